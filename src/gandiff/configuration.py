@@ -1,0 +1,226 @@
+"""Configuration: an object's config is the keyword arguments of its constructor, as JSON.
+
+`ConfigMixin` records the arguments every subclass's ``__init__`` was called with (defaults
+filled in) as ``obj.config``, a read-only mapping read as ``obj.config.name``. The config is
+written beside the weights with ``_class_name`` and ``_gandiff_version`` so nobody repeats a
+training flag at sampling time. Files written by diffusers (``_diffusers_version``) load too.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from .saving import write_text_atomic
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Config", "ConfigMixin", "check_choice", "check_positive", "load_config_file"]
+
+
+def _freeze(value: Any) -> Any:
+    """Make a config value immutable and JSON-shaped: sequences become tuples."""
+    if hasattr(value, "tolist"):  # numpy arrays and tensors, e.g. `trained_betas`
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, Mapping):
+        return Config({k: _freeze(v) for k, v in value.items()})
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    """The JSON form of a frozen value."""
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    return value
+
+
+class Config(Mapping):
+    """A read-only mapping of settings, also readable as attributes: ``config.beta_schedule``."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any]):
+        object.__setattr__(self, "_data", dict(data))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names that are not real attributes; dunder lookups (copy, pickle)
+        # must fail normally rather than read settings.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return object.__getattribute__(self, "_data")[name]
+        except KeyError:
+            raise AttributeError(f"config has no setting {name!r}; settings: {', '.join(self._data)}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("config is read-only; build a new object with `Cls.from_config({**obj.config, ...})`")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self) == dict(other)
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
+
+    def __repr__(self) -> str:
+        return f"Config({self._data!r})"
+
+    def __reduce__(self):
+        return (Config, (self._data,))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain, JSON-serializable dict (tuples become lists)."""
+        return _thaw(self)
+
+
+def check_choice(name: str, value: Any, choices: Iterator[str] | tuple[str, ...]) -> None:
+    """Raise a `ValueError` naming the valid choices when `value` is not one of them."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not valid; choose one of: {', '.join(map(repr, choices))}")
+
+
+def check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
+    """Raise a `ValueError` unless `value` is an int > 0 (or >= 0 with `allow_zero`)."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
+
+
+def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a JSON config, with an error that names the file when it is not valid JSON."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no config file at {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); re-save it with save_pretrained") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must hold a JSON object, found {type(data).__name__}")
+    return data
+
+
+class ConfigMixin:
+    """Records constructor arguments as ``self.config`` and saves / loads them as JSON.
+
+    Subclasses set ``config_name`` (the file name inside a saved folder). Keys a class does
+    not take are kept in the config, so they survive a round trip through another class
+    (DDPM -> DDIM -> DDPM), but they are never passed to ``__init__``: they cannot change
+    behaviour, and loading reports them.
+    """
+
+    config_name: str = "config.json"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _recording_init(cls.__init__)
+
+    @property
+    def config(self) -> Config:
+        """The constructor's keyword arguments (plus kept foreign keys), read-only."""
+        return self._config
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], **overrides: Any):
+        """Build an object from a config mapping; `overrides` replace individual settings.
+
+        Metadata keys (starting with ``_``) are dropped; keys ``__init__`` does not take are
+        kept in the new object's config and reported in the log.
+        """
+        settings = {k: v for k, v in dict(config).items() if not k.startswith("_")}
+        settings.update(overrides)
+        accepted = _init_parameters(cls)
+        init_kwargs = {k: v for k, v in settings.items() if k in accepted}
+        foreign = {k: _freeze(v) for k, v in settings.items() if k not in accepted}
+        if foreign:
+            logger.warning("%s keeps but does not use config keys: %s", cls.__name__, ", ".join(sorted(foreign)))
+        obj = cls(**init_kwargs)
+        if foreign:
+            object.__setattr__(obj, "_config", Config({**obj._config, **foreign}))
+        return obj
+
+    def config_dict(self) -> dict[str, Any]:
+        """The JSON content written by ``save_config``: metadata first, then settings."""
+        from . import __version__
+
+        return {"_class_name": type(self).__name__, "_gandiff_version": __version__, **self.config.to_dict()}
+
+    def save_config(self, save_directory: str | os.PathLike) -> Path:
+        """Write ``config_name`` into `save_directory` (created if needed) and return its path."""
+        directory = Path(save_directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / self.config_name
+        write_text_atomic(path, json.dumps(self.config_dict(), indent=2, sort_keys=False) + "\n")
+        return path
+
+    @classmethod
+    def load_config(cls, pretrained_path: str | os.PathLike, subfolder: str | None = None) -> dict:
+        """Read the config JSON of a saved folder (or Hub repo) without building anything."""
+        from .hub import resolve_file
+
+        path = resolve_file(pretrained_path, cls.config_name, subfolder=subfolder)
+        return load_config_file(path)
+
+    def save_pretrained(self, save_directory: str | os.PathLike) -> None:
+        """Save the config into `save_directory`; models override this to add their weights."""
+        self.save_config(save_directory)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_path: str | os.PathLike, subfolder: str | None = None):
+        """Build from a folder written by ``save_pretrained`` (ours or diffusers')."""
+        return cls.from_config(cls.load_config(pretrained_path, subfolder=subfolder))
+
+
+@functools.lru_cache(maxsize=None)
+def _init_parameters(cls: type) -> frozenset[str]:
+    signature = inspect.signature(cls.__init__)
+    return frozenset(
+        name
+        for name, p in signature.parameters.items()
+        if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    )
+
+
+def _recording_init(init):
+    """Wrap ``__init__`` so that, once it has run, ``self._config`` holds its bound arguments.
+
+    Recorded after the body so that the outermost subclass's arguments win, and only once the
+    body's validation has accepted them.
+    """
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        init(self, *args, **kwargs)
+        settings = {}
+        for name, value in list(bound.arguments.items())[1:]:
+            if signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
+                settings.update(value)
+            elif signature.parameters[name].kind is not inspect.Parameter.VAR_POSITIONAL:
+                settings[name] = value
+        object.__setattr__(self, "_config", Config({k: _freeze(v) for k, v in settings.items()}))
+
+    return wrapper

@@ -1,0 +1,3 @@
+from .modeling import ModelMixin
+
+__all__ = ["ModelMixin"]
