@@ -28,6 +28,7 @@ _LAZY: dict[str, str] = {
     "MLPDiscriminator": "gandiff.models.mlp",
     "Pipeline": "gandiff.pipelines.pipeline",
     "ImagePipelineOutput": "gandiff.pipelines.pipeline",
+    "PointsPipelineOutput": "gandiff.pipelines.pipeline",
     "DDPMPipeline": "gandiff.pipelines.ddpm",
     "GANPipeline": "gandiff.pipelines.gan",
 }
@@ -55,7 +56,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs only
     from .models.unet_2d import UNet2DModel
     from .pipelines.ddpm import DDPMPipeline
     from .pipelines.gan import GANPipeline
-    from .pipelines.pipeline import ImagePipelineOutput, Pipeline
+    from .pipelines.pipeline import ImagePipelineOutput, Pipeline, PointsPipelineOutput
     from .registry import register
     from .schedulers.ddim import DDIMScheduler
     from .schedulers.ddpm import DDPMScheduler

@@ -1,0 +1,104 @@
+"""DDPMPipeline: sample from a trained noise-prediction network with any registered scheduler.
+
+The network component is named ``unet`` when it is a U-Net (diffusers' name, so diffusers'
+``model_index.json`` files load unchanged) and ``denoiser`` for any other network, such as the
+2-D `MLPDenoiser`; exactly one of the two is given. Both are called as
+``network(x_t, t, class_labels=...)`` and expose ``sample_shape``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import torch
+
+from ..registry import register
+from .pipeline import ImagePipelineOutput, Pipeline, PointsPipelineOutput, randn_tensor
+
+__all__ = ["DDPMPipeline"]
+
+
+@register("pipeline")
+class DDPMPipeline(Pipeline):
+    """Ancestral sampling (Ho et al. 2020, Algorithm 2) or any scheduler that keeps the protocol.
+
+    Args:
+        unet: a U-Net noise-prediction network (e.g. `UNet2DModel`).
+        scheduler: any `SchedulerMixin` (DDPM, DDIM, or a plugin's).
+        denoiser: any other noise-prediction network (e.g. the 2-D `MLPDenoiser`); give it
+            instead of `unet`.
+    """
+
+    def __init__(self, unet=None, scheduler=None, denoiser=None):
+        if (unet is None) == (denoiser is None):
+            raise ValueError("give the network as exactly one of unet= (a U-Net) or denoiser= (any other network)")
+        if scheduler is None:
+            raise ValueError("DDPMPipeline needs a scheduler, e.g. gandiff.DDPMScheduler()")
+        network = {"unet": unet} if unet is not None else {"denoiser": denoiser}
+        super().__init__(**network, scheduler=scheduler)
+
+    @property
+    def network(self) -> torch.nn.Module:
+        """The noise-prediction network, whichever name it was given under."""
+        return self.unet if "unet" in self._component_names else self.denoiser
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        batch_size: int = 1,
+        generator: torch.Generator | list[torch.Generator] | None = None,
+        num_inference_steps: int = 1000,
+        class_labels: int | list[int] | torch.Tensor | None = None,
+        output_type: str | None = None,
+        eta: float | None = None,
+    ) -> ImagePipelineOutput | PointsPipelineOutput:
+        """Generate `batch_size` samples.
+
+        Args:
+            batch_size: number of samples.
+            generator: a `torch.Generator`, or one per sample, for reproducible samples.
+            num_inference_steps: reverse steps (the scheduler spaces them over its T).
+            class_labels: one label for all samples or one per sample (conditional networks).
+            output_type: ``"pil"`` | ``"np"`` | ``"pt"`` for images (default ``"pil"``),
+                ``"np"`` | ``"pt"`` for points (default ``"np"``).
+            eta: DDIM's η (0 deterministic, 1 like DDPM with β̃); only for schedulers whose
+                ``step`` takes it.
+        """
+        network, scheduler = self.network, self.scheduler
+        step_kwargs = self._step_kwargs(eta)
+        shape = (batch_size, *network.sample_shape)
+        if len(shape) == 2 and scheduler.config.get("clip_sample", False):
+            warnings.warn(
+                "clip_sample=True clips predicted x_0 to [-1, 1], which destroys unbounded data such as 2-D "
+                "points; build the scheduler with clip_sample=False",
+                stacklevel=2,
+            )
+        labels = _class_labels(class_labels, batch_size, self.device)
+
+        # x_T ~ N(0, σ_init² I): one randn call, so a seed gives the same samples as diffusers.
+        sample = randn_tensor(shape, generator, self.device, self.dtype) * scheduler.init_noise_sigma
+        scheduler.set_timesteps(num_inference_steps, device=self.device)
+        for t in self.progress_bar(scheduler.timesteps):
+            model_output = network(scheduler.scale_model_input(sample, t), t, class_labels=labels)
+            sample = scheduler.step(model_output, t, sample, generator=generator, **step_kwargs).prev_sample
+        return self.postprocess(sample, output_type)
+
+    def _step_kwargs(self, eta: float | None) -> dict:
+        if eta is None:
+            return {}
+        if "eta" not in inspect.signature(self.scheduler.step).parameters:
+            raise ValueError(f"eta applies to DDIM-style schedulers; {type(self.scheduler).__name__}.step takes no eta")
+        return {"eta": eta}
+
+
+def _class_labels(class_labels, batch_size: int, device: torch.device) -> torch.Tensor | None:
+    """One label per sample, as a LongTensor; an int is repeated over the batch."""
+    if class_labels is None:
+        return None
+    labels = torch.as_tensor(class_labels, dtype=torch.long, device=device)
+    if labels.ndim == 0:
+        labels = labels.expand(batch_size)
+    if labels.shape != (batch_size,):
+        raise ValueError(f"class_labels must be one int or {batch_size} labels, got shape {tuple(labels.shape)}")
+    return labels

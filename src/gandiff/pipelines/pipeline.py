@@ -1,0 +1,271 @@
+"""Pipeline: a bag of named components (models, schedulers) plus a short ``__call__``.
+
+A saved pipeline is a folder with ``model_index.json`` and one sub-folder per component::
+
+    {"_class_name": "DDPMPipeline", "_gandiff_version": "0.1.0",
+     "unet": ["gandiff", "UNet2DModel"], "scheduler": ["gandiff", "DDPMScheduler"]}
+
+Classes named there are found only through the registry (diffusers' names are mapped to
+gandiff's equivalents), so a folder from anywhere can name only classes gandiff knows.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..configuration import load_config_file
+from ..hub import resolve_path
+from ..registry import lookup, resolve_library_class
+from ..saving import atomic_directory, write_text_atomic
+
+__all__ = ["Pipeline", "ImagePipelineOutput", "PointsPipelineOutput", "randn_tensor", "MODEL_INDEX_NAME"]
+
+MODEL_INDEX_NAME = "model_index.json"
+
+
+@dataclass
+class ImagePipelineOutput:
+    """Generated images in [0, 1]: a list of PIL images, (B, H, W, C) numpy or (B, C, H, W) tensor."""
+
+    images: Any
+
+
+@dataclass
+class PointsPipelineOutput:
+    """Generated points (B, D), as numpy or a tensor, in data units (no rescaling)."""
+
+    points: Any
+
+
+def randn_tensor(
+    shape: Sequence[int],
+    generator: torch.Generator | list[torch.Generator] | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """Standard normal noise drawn the way diffusers draws it, so a seed gives the same tensor.
+
+    One ``torch.randn`` call for a single generator; with a list of generators, sample i is
+    drawn from ``generator[i]`` alone (per-sample seeds). Noise is drawn on the generator's
+    device, then moved, so a CPU generator gives the same numbers whatever the target device.
+    """
+    shape = tuple(shape)
+    if isinstance(generator, (list, tuple)):
+        if len(generator) != shape[0]:
+            raise ValueError(f"got {len(generator)} generators for a batch of {shape[0]}; pass one per sample")
+        parts = [torch.randn((1, *shape[1:]), generator=g, device=g.device, dtype=dtype) for g in generator]
+        return torch.cat(parts).to(device)
+    draw_device = generator.device if generator is not None else device
+    return torch.randn(shape, generator=generator, device=draw_device, dtype=dtype).to(device)
+
+
+class Pipeline:
+    """Base class of pipelines: components by name, save / load, device moves, progress bar.
+
+    Subclasses take their components as ``__init__`` keyword arguments and pass them to
+    ``super().__init__(**components)``. Components are plain attributes, so assigning
+    ``pipe.scheduler = other`` changes what ``__call__`` uses and what ``save_pretrained``
+    writes.
+    """
+
+    def __init__(self, **components: Any) -> None:
+        self._component_names = tuple(components)
+        for name, component in components.items():
+            setattr(self, name, component)
+        self._progress_bar_config: dict[str, Any] = {}
+
+    # -- components -------------------------------------------------------------------------
+
+    @property
+    def components(self) -> dict[str, Any]:
+        """The named components, as passed to ``__init__`` (``None`` for an absent optional one)."""
+        return {name: getattr(self, name) for name in self._component_names}
+
+    def _models(self) -> list[torch.nn.Module]:
+        return [c for c in self.components.values() if isinstance(c, torch.nn.Module)]
+
+    @property
+    def device(self) -> torch.device:
+        for model in self._models():
+            for tensor in model.parameters():
+                return tensor.device
+        return torch.device("cpu")
+
+    @property
+    def dtype(self) -> torch.dtype:
+        for model in self._models():
+            for tensor in model.parameters():
+                return tensor.dtype
+        return torch.float32
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "Pipeline":
+        """Move every model component to `device` and/or cast it to `dtype`; returns self."""
+        for model in self._models():
+            model.to(device=device, dtype=dtype)
+        return self
+
+    # -- progress ---------------------------------------------------------------------------
+
+    def set_progress_bar_config(self, **kwargs: Any) -> None:
+        """Options for the tqdm bar of ``__call__``, e.g. ``disable=True``."""
+        self._progress_bar_config = dict(kwargs)
+
+    def progress_bar(self, iterable: Iterable) -> Iterable:
+        from tqdm.auto import tqdm
+
+        return tqdm(iterable, **self._progress_bar_config)
+
+    # -- saving and loading -----------------------------------------------------------------
+
+    def save_pretrained(self, save_directory: str | os.PathLike) -> None:
+        """Write ``model_index.json`` and one folder per component, atomically."""
+        from .. import __version__
+
+        index: dict[str, Any] = {"_class_name": type(self).__name__, "_gandiff_version": __version__}
+        for name, component in self.components.items():
+            if component is None:
+                index[name] = [None, None]
+                continue
+            class_name = type(component).__name__
+            kind = _component_kind(component)
+            try:
+                registered = lookup(kind, class_name)
+            except KeyError:
+                registered = None
+            if registered is not type(component):
+                raise ValueError(
+                    f"component {name!r} is a {class_name}, which is not registered, so the folder could not "
+                    f"be loaded back; decorate the class with @gandiff.register({kind!r})"
+                )
+            index[name] = ["gandiff", class_name]
+        with atomic_directory(save_directory) as staging:
+            for name, component in self.components.items():
+                if component is not None:
+                    component.save_pretrained(staging / name)
+            write_text_atomic(staging / MODEL_INDEX_NAME, json.dumps(index, indent=2) + "\n")
+
+    @classmethod
+    def from_pretrained(
+        cls, pretrained_path: str | os.PathLike, torch_dtype: torch.dtype | None = None, **components: Any
+    ) -> "Pipeline":
+        """Load a pipeline folder written by gandiff's or diffusers' ``save_pretrained``.
+
+        The pipeline class comes from ``model_index.json`` through the registry when called on
+        ``Pipeline``; component classes always do. Keyword arguments replace components
+        instead of loading them: ``DDPMPipeline.from_pretrained(path, scheduler=my_ddim)``.
+        """
+        folder = resolve_path(pretrained_path)
+        index = load_config_file(folder / MODEL_INDEX_NAME) if (folder / MODEL_INDEX_NAME).is_file() else None
+        if index is None:
+            raise FileNotFoundError(f"{folder} has no {MODEL_INDEX_NAME}; is it a pipeline saved with save_pretrained?")
+        library = "diffusers" if "_diffusers_version" in index else "gandiff"
+        pipeline_cls = _pipeline_class(cls, library, index.get("_class_name"), folder)
+        accepted = set(inspect.signature(pipeline_cls.__init__).parameters) - {"self"}
+
+        unknown = set(components) - accepted
+        if unknown:
+            raise ValueError(f"{pipeline_cls.__name__} has no component(s) {sorted(unknown)}; its components: {sorted(accepted)}")
+        loaded: dict[str, Any] = {}
+        for name, entry in index.items():
+            if name.startswith("_") or name in components:
+                continue
+            if name not in accepted:
+                raise ValueError(
+                    f"{folder / MODEL_INDEX_NAME} names a component {name!r} that {pipeline_cls.__name__} does not take "
+                    f"(it takes {sorted(accepted)})"
+                )
+            loaded[name] = _load_component(folder, name, entry, torch_dtype)
+        return pipeline_cls(**loaded, **components)
+
+    # -- output -----------------------------------------------------------------------------
+
+    @staticmethod
+    def postprocess(samples: torch.Tensor, output_type: str | None) -> ImagePipelineOutput | PointsPipelineOutput:
+        """Turn model-space samples into the requested output.
+
+        Images (B, C, H, W) in [-1, 1] become [0, 1]: ``"pil"`` (default) a list of PIL images,
+        ``"np"`` (B, H, W, C) float32, ``"pt"`` (B, C, H, W). Points (B, D) stay in data units:
+        ``"np"`` (default) or ``"pt"``.
+        """
+        samples = samples.detach().float().cpu()
+        if samples.ndim == 2:
+            output_type = output_type or "np"
+            if output_type not in ("np", "pt"):
+                raise ValueError(f"output_type={output_type!r} is not valid for points; choose 'np' or 'pt'")
+            return PointsPipelineOutput(points=samples.numpy() if output_type == "np" else samples)
+        if samples.ndim != 4:
+            raise ValueError(f"cannot turn samples of shape {tuple(samples.shape)} into images or points")
+        output_type = output_type or "pil"
+        if output_type not in ("pil", "np", "pt"):
+            raise ValueError(f"output_type={output_type!r} is not valid for images; choose 'pil', 'np' or 'pt'")
+        images = (samples / 2 + 0.5).clamp(0, 1)
+        if output_type == "pt":
+            return ImagePipelineOutput(images=images)
+        array = images.permute(0, 2, 3, 1).numpy()  # (B, H, W, C)
+        if output_type == "np":
+            return ImagePipelineOutput(images=array)
+        return ImagePipelineOutput(images=numpy_to_pil(array))
+
+
+def numpy_to_pil(images: np.ndarray) -> list:
+    """(B, H, W, C) floats in [0, 1] -> a list of PIL images (mode ``L`` for one channel)."""
+    from PIL import Image
+
+    pixels = (images * 255).round().astype("uint8")
+    if pixels.shape[-1] == 1:
+        return [Image.fromarray(p[..., 0], mode="L") for p in pixels]
+    return [Image.fromarray(p) for p in pixels]
+
+
+def _component_kind(component: Any) -> str:
+    from ..models.modeling import ModelMixin
+    from ..schedulers.scheduling_utils import SchedulerMixin
+
+    if isinstance(component, ModelMixin):
+        return "model"
+    if isinstance(component, SchedulerMixin):
+        return "scheduler"
+    raise TypeError(
+        f"a {type(component).__name__} cannot be a pipeline component; components are gandiff models "
+        "(ModelMixin) and schedulers (SchedulerMixin)"
+    )
+
+
+def _pipeline_class(cls: type, library: str, class_name: Any, folder) -> type:
+    if not isinstance(class_name, str):
+        raise ValueError(f"{folder / MODEL_INDEX_NAME} has no valid _class_name")
+    try:
+        saved_cls = resolve_library_class(library, class_name, kinds=("pipeline",))
+    except KeyError as err:
+        raise ValueError(f"{folder / MODEL_INDEX_NAME}: {err.args[0]}") from None
+    if not issubclass(saved_cls, cls):
+        raise ValueError(f"{folder} holds a {class_name}, not a {cls.__name__}; load it with Pipeline.from_pretrained")
+    return saved_cls
+
+
+def _load_component(folder, name: str, entry: Any, torch_dtype: torch.dtype | None) -> Any:
+    where = f"{folder / MODEL_INDEX_NAME}, entry {name!r}"
+    if not (isinstance(entry, list) and len(entry) == 2):
+        raise ValueError(f"{where}: expected [library, class name], got {entry!r}")
+    library, class_name = entry
+    if library is None and class_name is None:
+        return None  # an optional component saved as absent
+    if not (isinstance(library, str) and isinstance(class_name, str)):
+        raise ValueError(f"{where}: expected two strings, got {entry!r}")
+    try:
+        component_cls = resolve_library_class(library, class_name)
+    except KeyError as err:
+        raise ValueError(f"{where}: {err.args[0]}") from None
+    from ..models.modeling import ModelMixin
+
+    if issubclass(component_cls, ModelMixin):
+        return component_cls.from_pretrained(folder, subfolder=name, torch_dtype=torch_dtype)
+    return component_cls.from_pretrained(folder, subfolder=name)
