@@ -1,0 +1,371 @@
+"""DDPMPipeline and GANPipeline: sampling, output types, save/load, scheduler swaps, bad input."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import gandiff
+from gandiff import (
+    DCGANGenerator,
+    DDIMScheduler,
+    DDPMPipeline,
+    DDPMScheduler,
+    GANPipeline,
+    MLPDenoiser,
+    MLPGenerator,
+    Pipeline,
+    UNet2DModel,
+)
+from gandiff.registry import known_names, register
+from gandiff.schedulers.scheduling_utils import SchedulerMixin
+
+
+def tiny_unet(**overrides) -> UNet2DModel:
+    config = dict(
+        sample_size=8,
+        in_channels=3,
+        out_channels=3,
+        block_out_channels=(8, 16),
+        down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+        up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+        layers_per_block=1,
+        norm_num_groups=4,
+        attention_head_dim=None,
+    )
+    torch.manual_seed(0)
+    return UNet2DModel(**{**config, **overrides}).eval()
+
+
+def seeded(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.fixture
+def pipe():
+    p = DDPMPipeline(unet=tiny_unet(), scheduler=DDPMScheduler())
+    p.set_progress_bar_config(disable=True)
+    return p
+
+
+# -- output types -------------------------------------------------------------------------------
+
+
+def test_output_types_and_ranges(pipe):
+    pil = pipe(batch_size=2, generator=seeded(), num_inference_steps=5).images
+    assert len(pil) == 2 and isinstance(pil[0], Image.Image) and pil[0].size == (8, 8) and pil[0].mode == "RGB"
+    array = pipe(batch_size=2, generator=seeded(), num_inference_steps=5, output_type="np").images
+    assert array.shape == (2, 8, 8, 3) and array.dtype == np.float32
+    assert array.min() >= 0 and array.max() <= 1
+    tensor = pipe(batch_size=2, generator=seeded(), num_inference_steps=5, output_type="pt").images
+    assert tensor.shape == (2, 3, 8, 8)
+    # The three forms hold the same samples: "pt" is "np" transposed, PIL is "np" in 8-bit.
+    np.testing.assert_allclose(tensor.permute(0, 2, 3, 1).numpy(), array)
+    np.testing.assert_array_equal(np.asarray(pil[1]), (array[1] * 255).round().astype(np.uint8))
+    with pytest.raises(ValueError, match="output_type='png' is not valid for images"):
+        pipe(batch_size=1, num_inference_steps=2, output_type="png")
+
+
+def test_one_channel_images_are_grayscale_pil():
+    pipe = DDPMPipeline(unet=tiny_unet(in_channels=1, out_channels=1), scheduler=DDPMScheduler())
+    pipe.set_progress_bar_config(disable=True)
+    image = pipe(batch_size=1, generator=seeded(), num_inference_steps=3).images[0]
+    assert image.mode == "L" and image.size == (8, 8)
+
+
+def test_per_sample_generators_give_per_sample_seeds(pipe):
+    """Sample i drawn with generator i equals a batch of one drawn with the same seed."""
+    batch = pipe(batch_size=2, generator=[seeded(1), seeded(2)], num_inference_steps=4, output_type="pt").images
+    alone = pipe(batch_size=1, generator=seeded(2), num_inference_steps=4, output_type="pt").images
+    torch.testing.assert_close(batch[1:], alone, atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="got 1 generators for a batch of 2"):
+        pipe(batch_size=2, generator=[seeded(1)], num_inference_steps=2)
+
+
+def test_class_conditional_sampling():
+    pipe = DDPMPipeline(unet=tiny_unet(num_class_embeds=3), scheduler=DDPMScheduler())
+    pipe.set_progress_bar_config(disable=True)
+    a = pipe(batch_size=2, generator=seeded(), num_inference_steps=3, class_labels=0, output_type="pt").images
+    b = pipe(batch_size=2, generator=seeded(), num_inference_steps=3, class_labels=[2, 2], output_type="pt").images
+    assert not torch.allclose(a, b)
+    with pytest.raises(ValueError, match="class_labels must be one int or 2 labels"):
+        pipe(batch_size=2, num_inference_steps=2, class_labels=[0, 1, 2])
+
+
+def test_progress_bar_can_be_disabled(pipe, capsys):
+    pipe(batch_size=1, num_inference_steps=3)
+    assert capsys.readouterr().err == ""
+    pipe.set_progress_bar_config(disable=False)
+    pipe(batch_size=1, num_inference_steps=3)
+    assert "3/3" in capsys.readouterr().err
+
+
+def test_to_dtype_moves_every_model(pipe):
+    pipe.to(dtype=torch.float64)
+    assert pipe.dtype == torch.float64 and pipe.unet.conv_in.weight.dtype == torch.float64
+    out = pipe(batch_size=1, generator=seeded(), num_inference_steps=2, output_type="pt").images
+    assert torch.isfinite(out).all()
+
+
+# -- the scheduler protocol ---------------------------------------------------------------------
+
+
+@register("scheduler", name="_SigmaScaledTestScheduler")
+class SigmaScaledScheduler(DDIMScheduler):
+    """A DDIM run in a k-diffusion-like parameterization: x starts with std 10 and the network
+    is given x / 10. A pipeline that ignores init_noise_sigma or scale_model_input gets it wrong."""
+
+    init_noise_sigma = 10.0
+
+    def scale_model_input(self, sample, timestep):
+        return sample / 10.0
+
+    def step(self, model_output, timestep, sample, generator=None, eta=0.0):
+        out = super().step(model_output, timestep, sample / 10.0, generator=generator, eta=eta)
+        out.prev_sample = out.prev_sample * 10.0
+        return out
+
+
+def test_pipeline_honours_init_noise_sigma_and_scale_model_input():
+    seen = []
+
+    class Recorder(MLPDenoiser):
+        def forward(self, sample, timestep, class_labels=None):
+            seen.append(sample.clone())
+            return super().forward(sample, timestep, class_labels)
+
+    torch.manual_seed(0)
+    network = Recorder(data_dim=2)
+    reference = DDPMPipeline(denoiser=network, scheduler=DDIMScheduler(clip_sample=False))
+    scaled = DDPMPipeline(denoiser=network, scheduler=SigmaScaledScheduler(clip_sample=False))
+    for p in (reference, scaled):
+        p.set_progress_bar_config(disable=True)
+    expected = reference(batch_size=512, generator=seeded(), num_inference_steps=5, output_type="pt").points
+    inputs_reference = seen[:]
+    seen.clear()
+    got = scaled(batch_size=512, generator=seeded(), num_inference_steps=5, output_type="pt").points
+    # The network saw the same inputs and the samples are the DDIM samples scaled by 10.
+    torch.testing.assert_close(seen[0], inputs_reference[0])
+    torch.testing.assert_close(got, expected * 10.0, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", [n for n in known_names("scheduler") if not n.startswith("_")])
+def test_every_registered_scheduler_samples_in_the_pipeline(pipe, name):
+    """Each registered scheduler, made from a DDPM config, runs in DDPMPipeline with a generator."""
+    pipe.scheduler = gandiff.registry.lookup("scheduler", name).from_config(pipe.scheduler.config)
+    out = pipe(batch_size=2, generator=seeded(), num_inference_steps=4, output_type="pt").images
+    assert out.shape == (2, 3, 8, 8) and torch.isfinite(out).all()
+
+
+def test_eta_only_for_schedulers_that_take_it(pipe):
+    with pytest.raises(ValueError, match="DDPMScheduler.step takes no eta"):
+        pipe(batch_size=1, num_inference_steps=2, eta=1.0)
+    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+    deterministic = pipe(batch_size=1, generator=seeded(), num_inference_steps=3, eta=0.0, output_type="pt").images
+    stochastic = pipe(batch_size=1, generator=seeded(), num_inference_steps=3, eta=1.0, output_type="pt").images
+    assert not torch.allclose(deterministic, stochastic)
+
+
+# -- 2-D points ---------------------------------------------------------------------------------
+
+
+def test_points_pipeline_returns_points_and_warns_about_clipping():
+    torch.manual_seed(0)
+    pipe = DDPMPipeline(denoiser=MLPDenoiser(data_dim=2), scheduler=DDPMScheduler(clip_sample=False))
+    pipe.set_progress_bar_config(disable=True)
+    points = pipe(batch_size=5, generator=seeded(), num_inference_steps=3).points
+    assert isinstance(points, np.ndarray) and points.shape == (5, 2)
+    with pytest.raises(ValueError, match="choose 'np' or 'pt'"):
+        pipe(batch_size=1, num_inference_steps=2, output_type="pil")
+    pipe.scheduler = DDPMScheduler(clip_sample=True)
+    with pytest.warns(UserWarning, match="clip_sample=False"):
+        pipe(batch_size=1, num_inference_steps=2)
+
+
+def test_exactly_one_network_name():
+    with pytest.raises(ValueError, match="exactly one of unet="):
+        DDPMPipeline(scheduler=DDPMScheduler())
+    with pytest.raises(ValueError, match="exactly one of unet="):
+        DDPMPipeline(unet=tiny_unet(), denoiser=MLPDenoiser(), scheduler=DDPMScheduler())
+
+
+# -- saving and loading -------------------------------------------------------------------------
+
+
+def test_save_load_round_trip(pipe, tmp_path):
+    pipe.save_pretrained(tmp_path / "pipe")
+    index = json.loads((tmp_path / "pipe" / "model_index.json").read_text())
+    assert index["_class_name"] == "DDPMPipeline"
+    assert index["unet"] == ["gandiff", "UNet2DModel"] and index["scheduler"] == ["gandiff", "DDPMScheduler"]
+    loaded = Pipeline.from_pretrained(tmp_path / "pipe")
+    loaded.set_progress_bar_config(disable=True)
+    assert type(loaded) is DDPMPipeline
+    assert loaded.unet.config == pipe.unet.config and loaded.scheduler.config == pipe.scheduler.config
+    for key, value in pipe.unet.state_dict().items():
+        assert torch.equal(value, loaded.unet.state_dict()[key]), key
+    before = pipe(batch_size=2, generator=seeded(3), num_inference_steps=5, output_type="pt").images
+    after = loaded(batch_size=2, generator=seeded(3), num_inference_steps=5, output_type="pt").images
+    assert torch.equal(before, after)
+
+
+def test_scheduler_swap_is_saved_and_keeps_every_setting(pipe, tmp_path):
+    pipe.scheduler = DDPMScheduler(variance_type="fixed_large", beta_schedule="squaredcos_cap_v2", clip_sample=False)
+    original = pipe.scheduler.config
+    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)  # swap, no retraining
+    pipe.save_pretrained(tmp_path / "pipe")
+    index = json.loads((tmp_path / "pipe" / "model_index.json").read_text())
+    assert index["scheduler"] == ["gandiff", "DDIMScheduler"]
+    loaded = DDPMPipeline.from_pretrained(tmp_path / "pipe")
+    assert isinstance(loaded.scheduler, DDIMScheduler)
+    back = DDPMScheduler.from_config(loaded.scheduler.config)
+    assert back.config == original  # DDPM -> DDIM -> save -> load -> DDPM keeps every key
+
+
+def test_component_overrides_when_loading(pipe, tmp_path):
+    pipe.save_pretrained(tmp_path / "pipe")
+    ddim = DDIMScheduler()
+    loaded = DDPMPipeline.from_pretrained(tmp_path / "pipe", scheduler=ddim)
+    assert loaded.scheduler is ddim
+    with pytest.raises(ValueError, match="has no component"):
+        DDPMPipeline.from_pretrained(tmp_path / "pipe", vae=ddim)
+
+
+def test_points_pipeline_round_trip_names_the_denoiser(tmp_path):
+    torch.manual_seed(0)
+    pipe = DDPMPipeline(denoiser=MLPDenoiser(data_dim=2), scheduler=DDPMScheduler(clip_sample=False))
+    pipe.set_progress_bar_config(disable=True)
+    pipe.save_pretrained(tmp_path / "points")
+    index = json.loads((tmp_path / "points" / "model_index.json").read_text())
+    assert index["denoiser"] == ["gandiff", "MLPDenoiser"] and "unet" not in index
+    loaded = Pipeline.from_pretrained(tmp_path / "points")
+    loaded.set_progress_bar_config(disable=True)
+    a = pipe(batch_size=4, generator=seeded(), num_inference_steps=4).points
+    b = loaded(batch_size=4, generator=seeded(), num_inference_steps=4).points
+    np.testing.assert_array_equal(a, b)
+
+
+def test_a_failed_save_keeps_the_previous_pipeline(pipe, tmp_path, monkeypatch):
+    target = tmp_path / "pipe"
+    pipe.save_pretrained(target)
+    good = (target / "unet" / "model.safetensors").read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(type(pipe.scheduler), "save_pretrained", crash)
+    with pytest.raises(OSError, match="disk full"):
+        pipe.save_pretrained(target)
+    assert (target / "unet" / "model.safetensors").read_bytes() == good
+    assert (target / "scheduler" / "scheduler_config.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_unregistered_component_cannot_be_saved(tmp_path):
+    class Private(MLPDenoiser):
+        pass
+
+    pipe = DDPMPipeline(denoiser=Private(), scheduler=DDPMScheduler())
+    with pytest.raises(ValueError, match="not registered.*@gandiff.register\\('model'\\)"):
+        pipe.save_pretrained(tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+# -- bad model_index files ----------------------------------------------------------------------
+
+
+def write_index(folder, **entries):
+    folder.mkdir(parents=True, exist_ok=True)
+    index = {"_class_name": "DDPMPipeline", "_gandiff_version": "0.1.0", **entries}
+    (folder / "model_index.json").write_text(json.dumps(index))
+    return folder
+
+
+def test_dangerous_class_in_model_index_executes_nothing(pipe, tmp_path, monkeypatch):
+    pipe.save_pretrained(tmp_path / "pipe")
+    write_index(tmp_path / "pipe", unet=["os", "system"], scheduler=["gandiff", "DDPMScheduler"])
+    calls = []
+    monkeypatch.setattr(os, "system", lambda *a: calls.append(a))
+    with pytest.raises(ValueError, match="entry 'unet'.*\\['os', 'system'\\] is not a registered class"):
+        Pipeline.from_pretrained(tmp_path / "pipe")
+    assert calls == []
+
+
+def test_unknown_pipeline_or_component_class_fails_clearly(tmp_path):
+    folder = write_index(tmp_path / "a", unet=["gandiff", "UNet3DModel"])
+    with pytest.raises(ValueError, match="UNet3DModel.*not a registered class"):
+        Pipeline.from_pretrained(folder)
+    index = {"_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.42.1"}
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(ValueError, match="StableDiffusionPipeline' has no gandiff equivalent"):
+        Pipeline.from_pretrained(tmp_path / "b")
+    folder = write_index(tmp_path / "c", unet="UNet2DModel")
+    with pytest.raises(ValueError, match="expected \\[library, class name\\]"):
+        Pipeline.from_pretrained(folder)
+
+
+def test_loading_the_wrong_pipeline_class_is_an_error(tmp_path):
+    torch.manual_seed(0)
+    GANPipeline(generator=MLPGenerator()).save_pretrained(tmp_path / "gan")
+    with pytest.raises(ValueError, match="holds a GANPipeline, not a DDPMPipeline"):
+        DDPMPipeline.from_pretrained(tmp_path / "gan")
+    with pytest.raises(FileNotFoundError, match="no model_index.json"):
+        Pipeline.from_pretrained(tmp_path / "gan" / "generator")
+
+
+# -- GANPipeline --------------------------------------------------------------------------------
+
+
+def small_dcgan(**overrides):
+    torch.manual_seed(0)
+    return DCGANGenerator(**{"latent_dim": 16, "out_channels": 1, "resolution": 32, "base_channels": 8, **overrides}).eval()
+
+
+def test_gan_pipeline_images_and_round_trip(tmp_path):
+    pipe = GANPipeline(generator=small_dcgan())
+    images = pipe(batch_size=3, generator=seeded()).images
+    assert len(images) == 3 and images[0].mode == "L" and images[0].size == (32, 32)
+    pipe.save_pretrained(tmp_path / "gan")
+    index = json.loads((tmp_path / "gan" / "model_index.json").read_text())
+    assert index["generator"] == ["gandiff", "DCGANGenerator"] and index["discriminator"] == [None, None]
+    loaded = Pipeline.from_pretrained(tmp_path / "gan")
+    assert type(loaded) is GANPipeline and loaded.discriminator is None
+    a = pipe(batch_size=3, generator=seeded(5), output_type="pt").images
+    b = loaded(batch_size=3, generator=seeded(5), output_type="pt").images
+    assert torch.equal(a, b)
+
+
+def test_gan_pipeline_seeds_and_latents():
+    pipe = GANPipeline(generator=small_dcgan())
+    batch = pipe(batch_size=2, generator=[seeded(1), seeded(2)], output_type="pt").images
+    alone = pipe(batch_size=1, generator=seeded(2), output_type="pt").images
+    torch.testing.assert_close(batch[1:], alone, atol=1e-6, rtol=0)
+    latents = torch.randn(2, 16, generator=seeded(7))
+    first = pipe(batch_size=2, latents=latents, output_type="pt").images
+    again = pipe(batch_size=2, latents=latents.clone(), output_type="pt").images
+    assert torch.equal(first, again)
+    with pytest.raises(ValueError, match="latents must have shape \\(2, 16\\)"):
+        pipe(batch_size=2, latents=torch.randn(2, 15))
+
+
+def test_gan_pipeline_keeps_the_discriminator_and_serves_points(tmp_path):
+    from gandiff import MLPDiscriminator
+
+    torch.manual_seed(0)
+    pipe = GANPipeline(generator=MLPGenerator(), discriminator=MLPDiscriminator())
+    points = pipe(batch_size=6, generator=seeded()).points
+    assert points.shape == (6, 2)
+    pipe.save_pretrained(tmp_path / "gan2d")
+    loaded = Pipeline.from_pretrained(tmp_path / "gan2d")
+    assert isinstance(loaded.discriminator, MLPDiscriminator)
+    np.testing.assert_array_equal(loaded(batch_size=6, generator=seeded()).points, points)
+
+
+def test_conditional_gan_pipeline():
+    pipe = GANPipeline(generator=small_dcgan(num_classes=4))
+    a = pipe(batch_size=2, generator=seeded(), class_labels=1, output_type="pt").images
+    b = pipe(batch_size=2, generator=seeded(), class_labels=3, output_type="pt").images
+    assert not torch.allclose(a, b)
