@@ -1,4 +1,4 @@
-"""The scheduler protocol every diffusion pipeline relies on, and nothing else.
+"""The scheduler protocol, and the helpers DDPM and DDIM share.
 
 A scheduler owns the noise schedule and the update rule; it never calls the network. A
 pipeline only uses::
@@ -10,17 +10,39 @@ pipeline only uses::
     out = scheduler.step(model_output, t, x, generator=None)
     out.prev_sample, out.pred_original_sample
     scheduler.add_noise(x0, noise, timesteps)   # q(x_t | x_0), for training; pure
+
+Below the protocol are the pieces both schedulers use, written once: reading the network's
+output as x_0 or ε (`predict_x0`, `predict_epsilon`), clipping and thresholding x_0, timestep
+spacing and the previous-timestep lookup, seeded noise, and the forward process.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from ..configuration import ConfigMixin
+from ..configuration import ConfigMixin, check_choice, check_positive
 
-__all__ = ["SchedulerMixin", "SchedulerOutput"]
+__all__ = [
+    "SchedulerMixin",
+    "SchedulerOutput",
+    "PREDICTION_TYPES",
+    "TIMESTEP_SPACINGS",
+    "check_sampling_options",
+    "predict_x0",
+    "predict_epsilon",
+    "clip_predicted_x0",
+    "dynamic_threshold",
+    "select_timesteps",
+    "spaced_timesteps",
+    "previous_timestep",
+    "randn_tensor",
+    "q_sample",
+    "velocity",
+]
 
 
 @dataclass
@@ -61,3 +83,253 @@ class SchedulerMixin(ConfigMixin):
 
     def add_noise(self, original_samples: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+
+# -- settings shared by DDPM and DDIM ----------------------------------------------------------
+
+PREDICTION_TYPES = ("epsilon", "sample", "v_prediction")
+TIMESTEP_SPACINGS = ("leading", "trailing", "linspace")
+
+
+def check_sampling_options(
+    prediction_type: str,
+    timestep_spacing: str,
+    steps_offset: int,
+    clip_sample_range: float,
+    dynamic_thresholding_ratio: float,
+    sample_max_value: float,
+) -> None:
+    """Raise `ValueError` naming the valid values for a bad sampling setting (DDPM and DDIM)."""
+    check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
+    check_choice("timestep_spacing", timestep_spacing, TIMESTEP_SPACINGS)
+    check_positive("steps_offset", steps_offset, allow_zero=True)
+    if not clip_sample_range > 0:
+        raise ValueError(f"clip_sample_range must be > 0 (x_0 is clipped to ±range), got {clip_sample_range!r}")
+    if not 0 < dynamic_thresholding_ratio <= 1:
+        raise ValueError(
+            f"dynamic_thresholding_ratio is a quantile and must lie in (0, 1], got {dynamic_thresholding_ratio!r}"
+        )
+    if not sample_max_value > 0:
+        raise ValueError(f"sample_max_value must be > 0, got {sample_max_value!r}")
+
+
+# -- the model output, read as x_0 or ε ----------------------------------------------------------
+
+
+def predict_x0(
+    model_output: torch.Tensor, sample: torch.Tensor, alpha_bar_t: float, prediction_type: str
+) -> torch.Tensor:
+    """The network's estimate of x_0 from x_t, whatever it was trained to predict.
+
+    With x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε:
+
+    * ``"epsilon"``: x̂_0 = (x_t − √(1 − ᾱ_t) ε_θ) / √ᾱ_t (Ho et al. 2020, eq. 15);
+    * ``"sample"``: the network predicts x_0 itself;
+    * ``"v_prediction"``: x̂_0 = √ᾱ_t x_t − √(1 − ᾱ_t) v_θ, where v = √ᾱ_t ε − √(1 − ᾱ_t) x_0
+      (Salimans & Ho 2022, §4).
+
+    Args:
+        model_output: the network's output at step t, shaped like `sample`.
+        sample: x_t.
+        alpha_bar_t: ᾱ_t, a Python float (or a tensor broadcastable against `sample`).
+        prediction_type: one of `PREDICTION_TYPES`.
+    """
+    check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
+    if prediction_type == "epsilon":
+        return (sample - (1 - alpha_bar_t) ** 0.5 * model_output) / alpha_bar_t**0.5
+    if prediction_type == "sample":
+        return model_output
+    return alpha_bar_t**0.5 * sample - (1 - alpha_bar_t) ** 0.5 * model_output  # "v_prediction"
+
+
+def predict_epsilon(
+    model_output: torch.Tensor, sample: torch.Tensor, alpha_bar_t: float, prediction_type: str
+) -> torch.Tensor:
+    """The network's estimate of the noise ε in x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε; see `predict_x0`.
+
+    * ``"epsilon"``: the network predicts ε itself;
+    * ``"sample"``: ε̂ = (x_t − √ᾱ_t x̂_0) / √(1 − ᾱ_t);
+    * ``"v_prediction"``: ε̂ = √ᾱ_t v_θ + √(1 − ᾱ_t) x_t.
+    """
+    check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
+    if prediction_type == "epsilon":
+        return model_output
+    if prediction_type == "sample":
+        return (sample - alpha_bar_t**0.5 * model_output) / (1 - alpha_bar_t) ** 0.5
+    return alpha_bar_t**0.5 * model_output + (1 - alpha_bar_t) ** 0.5 * sample  # "v_prediction"
+
+
+def clip_predicted_x0(pred_x0: torch.Tensor, config: Mapping) -> torch.Tensor:
+    """Keep the predicted x_0 in the data range, as the scheduler `config` says.
+
+    ``thresholding=True``: dynamic thresholding (Saharia et al. 2022, §2.3), see
+    `dynamic_threshold`. Otherwise ``clip_sample=True`` clips to ±``clip_sample_range``, as Ho
+    et al.'s official sampler clips images to [-1, 1]. Unbounded data (2-D points, latents)
+    must use neither: clipping destroys it.
+    """
+    if config["thresholding"]:
+        return dynamic_threshold(pred_x0, config["dynamic_thresholding_ratio"], config["sample_max_value"])
+    if config["clip_sample"]:
+        return pred_x0.clamp(-config["clip_sample_range"], config["clip_sample_range"])
+    return pred_x0
+
+
+def dynamic_threshold(pred_x0: torch.Tensor, ratio: float, max_value: float) -> torch.Tensor:
+    """Saharia et al. 2022 (Imagen), §2.3: per sample, s = the `ratio` quantile of |x̂_0|,
+    clamped to [1, `max_value`]; then x̂_0 ← clip(x̂_0, −s, s) / s.
+
+    With s = 1 this is plain clipping to [-1, 1]; a larger s pulls saturated values inwards
+    instead of flattening them.
+    """
+    flat = pred_x0.reshape(pred_x0.shape[0], -1)  # (B, everything else)
+    # torch.quantile accepts only float32 and float64.
+    if flat.dtype not in (torch.float32, torch.float64):
+        flat = flat.float()
+    s = torch.quantile(flat.abs(), ratio, dim=1).clamp(min=1, max=max_value).unsqueeze(1)  # (B, 1)
+    flat = torch.maximum(torch.minimum(flat, s), -s) / s
+    return flat.reshape(pred_x0.shape).to(pred_x0.dtype)
+
+
+# -- timesteps -----------------------------------------------------------------------------------
+
+
+def spaced_timesteps(
+    num_train_timesteps: int, num_inference_steps: int, spacing: str, steps_offset: int = 0
+) -> torch.Tensor:
+    """`num_inference_steps` of the `num_train_timesteps` training timesteps, descending (int64).
+
+    The spacings of Lin et al. 2024, Table 2, with diffusers' rounding (T = 1000, N = 10):
+
+    * ``"leading"``: multiples of T // N, plus `steps_offset`: [900, 800, ..., 0];
+    * ``"trailing"``: T − 1 down in steps of T / N, rounded: [999, 899, ..., 99];
+    * ``"linspace"``: N values evenly spaced over [0, T − 1], rounded: [999, 888, ..., 0].
+
+    numpy computes the grids with the same floating-point operations as diffusers, so values
+    and ties (937.5) round the same way in both libraries. ``np.arange`` with a float step can
+    return N + 1 values (T = 1000, N = 61): diffusers then samples 62 steps, the last at
+    timestep -1; we keep the first N.
+    """
+    check_positive("num_inference_steps", num_inference_steps)
+    check_choice("timestep_spacing", spacing, TIMESTEP_SPACINGS)
+    if num_inference_steps > num_train_timesteps:
+        raise ValueError(
+            f"num_inference_steps={num_inference_steps} exceeds num_train_timesteps={num_train_timesteps}: "
+            "the network knows only the training timesteps"
+        )
+    if spacing == "leading":
+        timesteps = np.arange(num_inference_steps, dtype=np.int64)[::-1] * (num_train_timesteps // num_inference_steps)
+        timesteps = timesteps + steps_offset
+    elif spacing == "trailing":
+        step = num_train_timesteps / num_inference_steps
+        grid = np.arange(num_train_timesteps, 0, -step)[:num_inference_steps]
+        timesteps = np.round(grid).astype(np.int64) - 1
+    else:  # "linspace"
+        timesteps = np.linspace(0, num_train_timesteps - 1, num_inference_steps).round()[::-1].astype(np.int64)
+    if timesteps[0] >= num_train_timesteps:
+        raise ValueError(
+            f"steps_offset={steps_offset} pushes the first timestep to {timesteps[0]}, past the last training "
+            f"timestep {num_train_timesteps - 1}; lower steps_offset or num_inference_steps"
+        )
+    return torch.from_numpy(timesteps.copy())
+
+
+def select_timesteps(
+    num_train_timesteps: int,
+    num_inference_steps: int | None,
+    timesteps: Sequence[int] | torch.Tensor | None,
+    spacing: str,
+    steps_offset: int = 0,
+) -> torch.Tensor:
+    """The sampling schedule for ``set_timesteps``: `num_inference_steps` spaced by `spacing`
+    (see `spaced_timesteps`), or a custom strictly descending list of training timesteps."""
+    if (num_inference_steps is None) == (timesteps is None):
+        raise ValueError("pass exactly one of num_inference_steps (an int) or timesteps (a descending list)")
+    if timesteps is None:
+        return spaced_timesteps(num_train_timesteps, num_inference_steps, spacing, steps_offset)
+    custom = torch.as_tensor(timesteps).flatten()
+    if custom.numel() == 0 or custom.is_floating_point() or custom.is_complex():
+        raise ValueError(f"timesteps must be a non-empty list of integers, got {timesteps!r}")
+    custom = custom.to(device="cpu", dtype=torch.int64)
+    if not (custom[1:] < custom[:-1]).all():
+        raise ValueError(f"timesteps must be strictly descending, got {custom.tolist()}")
+    if custom[0] >= num_train_timesteps or custom[-1] < 0:
+        raise ValueError(f"timesteps must lie in [0, {num_train_timesteps - 1}], got {custom.tolist()}")
+    return custom
+
+
+def previous_timestep(timesteps: torch.Tensor, timestep: int | torch.Tensor) -> int:
+    """The timestep after `timestep` in the descending schedule `timesteps`; -1 after the last.
+
+    Looked up rather than computed as ``t − T // N``, which is right only for ``"leading"``
+    spacing (diffusers issues 11347 and 12633). -1 means "the end of the chain": ᾱ_prev = 1
+    for DDPM, DDIM's ``final_alpha_cumprod``, and no noise added.
+    """
+    matches = (timesteps == timestep).nonzero()
+    if len(matches) == 0:
+        shown = timesteps.tolist()
+        shown = shown if len(shown) <= 12 else [*shown[:6], "...", *shown[-6:]]
+        raise ValueError(
+            f"timestep {int(timestep)} is not in the schedule {shown}; step through scheduler.timesteps "
+            "after set_timesteps"
+        )
+    index = int(matches[0, 0])
+    return int(timesteps[index + 1]) if index + 1 < len(timesteps) else -1
+
+
+# -- noise ---------------------------------------------------------------------------------------
+
+
+def randn_tensor(
+    shape: Sequence[int],
+    generator: torch.Generator | list[torch.Generator] | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """Standard normal noise drawn the way diffusers draws it, so a seed gives the same tensor.
+
+    One ``torch.randn`` call for a single generator; with a list of generators, sample i is
+    drawn from ``generator[i]`` alone (per-sample seeds). Noise is drawn on the generator's
+    device, then moved, so a CPU generator gives the same numbers whatever the target device.
+    """
+    shape = tuple(shape)
+    if isinstance(generator, (list, tuple)):
+        if len(generator) != shape[0]:
+            raise ValueError(f"got {len(generator)} generators for a batch of {shape[0]}; pass one per sample")
+        parts = [torch.randn((1, *shape[1:]), generator=g, device=g.device, dtype=dtype) for g in generator]
+        return torch.cat(parts).to(device)
+    draw_device = generator.device if generator is not None else device
+    return torch.randn(shape, generator=generator, device=draw_device, dtype=dtype).to(device)
+
+
+# -- the forward process -------------------------------------------------------------------------
+
+
+def q_sample(
+    alphas_cumprod: torch.Tensor, original_samples: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor
+) -> torch.Tensor:
+    """x_t ~ q(x_t | x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I): returns √ᾱ_t x_0 + √(1 − ᾱ_t) ε (Ho et al. 2020, eq. 4).
+
+    `timesteps` holds one t per sample (or one for all). The coefficients are computed in the
+    table's float64, then cast to `original_samples`' dtype and device per call: the table
+    itself is never modified or moved.
+    """
+    sqrt_alpha_bar = _per_sample(alphas_cumprod.sqrt(), timesteps, original_samples)
+    sqrt_one_minus_alpha_bar = _per_sample((1 - alphas_cumprod).sqrt(), timesteps, original_samples)
+    return sqrt_alpha_bar * original_samples + sqrt_one_minus_alpha_bar * noise
+
+
+def velocity(
+    alphas_cumprod: torch.Tensor, original_samples: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor
+) -> torch.Tensor:
+    """The v-prediction target v = √ᾱ_t ε − √(1 − ᾱ_t) x_0 (Salimans & Ho 2022, §4); pure, like `q_sample`."""
+    sqrt_alpha_bar = _per_sample(alphas_cumprod.sqrt(), timesteps, original_samples)
+    sqrt_one_minus_alpha_bar = _per_sample((1 - alphas_cumprod).sqrt(), timesteps, original_samples)
+    return sqrt_alpha_bar * noise - sqrt_one_minus_alpha_bar * original_samples
+
+
+def _per_sample(table: torch.Tensor, timesteps: torch.Tensor | int, like: torch.Tensor) -> torch.Tensor:
+    """table[timesteps] in `like`'s dtype and device, shaped (B, 1, ..., 1) to broadcast over it."""
+    # Cast on the table's device first: float64 does not exist on every accelerator (MPS).
+    table = table.to(dtype=like.dtype).to(like.device)
+    values = table[torch.as_tensor(timesteps, device=like.device).long()]
+    return values.reshape(-1, *([1] * (like.ndim - 1)))

@@ -1,0 +1,131 @@
+"""β schedules: how much noise the forward process adds at each of its T steps.
+
+Every function returns a float64 tensor ``betas`` of length T, where ``betas[t]`` is the β of
+the step from x_t to x_{t+1} in the 0-indexed timesteps that schedulers and networks use (the
+papers' β_1..β_T). Schedulers build ``alphas_cumprod`` (ᾱ) from it once, in float64.
+
+Schedules, with the diffusers names that configs use:
+
+* ``linear``: β evenly spaced from `beta_start` to `beta_end` (Ho et al. 2020, §4).
+* ``scaled_linear``: √β evenly spaced (latent diffusion, Rombach et al. 2022).
+* ``squaredcos_cap_v2`` (alias ``cosine``): Nichol & Dhariwal 2021, §3.2.
+* ``sigmoid``: β follows a sigmoid from `beta_start` to `beta_end` (GeoDiff, Xu et al. 2022).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from ..configuration import check_choice, check_positive
+
+__all__ = [
+    "BETA_SCHEDULES",
+    "make_betas",
+    "linear_betas",
+    "scaled_linear_betas",
+    "cosine_betas",
+    "sigmoid_betas",
+    "rescale_zero_terminal_snr",
+]
+
+BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "cosine", "sigmoid")
+# Schedules that read beta_start and beta_end; the cosine schedule ignores them.
+_RANGED_SCHEDULES = ("linear", "scaled_linear", "sigmoid")
+
+
+def linear_betas(num_train_timesteps: int, beta_start: float, beta_end: float) -> torch.Tensor:
+    """β_t evenly spaced from `beta_start` to `beta_end` (Ho et al. 2020: 1e-4 to 0.02, T = 1000)."""
+    return torch.linspace(beta_start, beta_end, num_train_timesteps, dtype=torch.float64)
+
+
+def scaled_linear_betas(num_train_timesteps: int, beta_start: float, beta_end: float) -> torch.Tensor:
+    """√β_t evenly spaced from √`beta_start` to √`beta_end` (latent diffusion's schedule)."""
+    return torch.linspace(beta_start**0.5, beta_end**0.5, num_train_timesteps, dtype=torch.float64) ** 2
+
+
+def cosine_betas(num_train_timesteps: int, s: float = 0.008, max_beta: float = 0.999) -> torch.Tensor:
+    """Nichol & Dhariwal 2021's cosine schedule (§3.2).
+
+    ᾱ(t) = f(t) / f(0) with f(t) = cos²((t/T + s) / (1 + s) · π/2), and
+    β_t = min(1 − ᾱ(t) / ᾱ(t−1), `max_beta`). f(T) = 0, so the last β would be 1; the cap keeps
+    ᾱ_T > 0 (about 2.4e-9 for T = 1000).
+    """
+    t = torch.arange(num_train_timesteps + 1, dtype=torch.float64) / num_train_timesteps
+    f = torch.cos((t + s) / (1 + s) * math.pi / 2) ** 2
+    alpha_bar = f / f[0]
+    return (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(max=max_beta)
+
+
+def sigmoid_betas(num_train_timesteps: int, beta_start: float, beta_end: float) -> torch.Tensor:
+    """β_t = beta_start + (beta_end − beta_start) · sigmoid(x), x evenly spaced in [−6, 6] (GeoDiff)."""
+    x = torch.linspace(-6, 6, num_train_timesteps, dtype=torch.float64)
+    return torch.sigmoid(x) * (beta_end - beta_start) + beta_start
+
+
+def rescale_zero_terminal_snr(betas: torch.Tensor) -> torch.Tensor:
+    """Lin et al. 2024, Algorithm 1: shift and scale √ᾱ so that ᾱ_T = 0 and ᾱ_0 is unchanged.
+
+    With ᾱ_T = 0 the last training step sees pure noise, as sampling starts from pure noise
+    (zero signal-to-noise ratio). x_0 cannot be recovered from ε at t = T then, so Lin et al.
+    pair it with v-prediction. Returns new betas (the last one is exactly 1); `betas` is not
+    modified.
+    """
+    sqrt_alpha_bar = torch.cumprod(1 - betas, dim=0).sqrt()
+    first, last = sqrt_alpha_bar[0], sqrt_alpha_bar[-1]
+    sqrt_alpha_bar = (sqrt_alpha_bar - last) * first / (first - last)
+    alpha_bar = sqrt_alpha_bar**2
+    alphas = torch.cat([alpha_bar[:1], alpha_bar[1:] / alpha_bar[:-1]])
+    return 1 - alphas
+
+
+def make_betas(
+    num_train_timesteps: int,
+    beta_start: float,
+    beta_end: float,
+    beta_schedule: str,
+    trained_betas: Sequence[float] | torch.Tensor | None = None,
+    rescale_betas_zero_snr: bool = False,
+) -> torch.Tensor:
+    """The float64 betas a scheduler config describes, validated.
+
+    `trained_betas`, when given, are used as they are and `beta_schedule` is ignored (as in
+    diffusers). Raises `ValueError` naming the fix for an unknown schedule, a non-positive T,
+    a range that is not 0 < beta_start < beta_end < 1 (for schedules that read it), or
+    trained betas of the wrong length or outside (0, 1).
+    """
+    check_positive("num_train_timesteps", num_train_timesteps)
+    check_choice("beta_schedule", beta_schedule, BETA_SCHEDULES)
+    if trained_betas is not None:
+        betas = _checked_trained_betas(trained_betas, num_train_timesteps)
+    else:
+        if beta_schedule in _RANGED_SCHEDULES and not 0 < beta_start < beta_end < 1:
+            raise ValueError(
+                f"beta_schedule={beta_schedule!r} needs 0 < beta_start < beta_end < 1, got beta_start={beta_start!r}, "
+                f"beta_end={beta_end!r} (Ho et al. 2020 use 1e-4 and 0.02)"
+            )
+        if beta_schedule == "linear":
+            betas = linear_betas(num_train_timesteps, beta_start, beta_end)
+        elif beta_schedule == "scaled_linear":
+            betas = scaled_linear_betas(num_train_timesteps, beta_start, beta_end)
+        elif beta_schedule == "sigmoid":
+            betas = sigmoid_betas(num_train_timesteps, beta_start, beta_end)
+        else:  # "squaredcos_cap_v2" and its alias "cosine"
+            betas = cosine_betas(num_train_timesteps)
+    if rescale_betas_zero_snr:
+        betas = rescale_zero_terminal_snr(betas)
+    return betas
+
+
+def _checked_trained_betas(trained_betas: Sequence[float] | torch.Tensor, num_train_timesteps: int) -> torch.Tensor:
+    betas = torch.as_tensor(trained_betas, dtype=torch.float64).flatten().clone()
+    if betas.numel() != num_train_timesteps:
+        raise ValueError(
+            f"trained_betas has {betas.numel()} values but num_train_timesteps={num_train_timesteps}; "
+            "give one β per training timestep"
+        )
+    if not ((betas > 0) & (betas < 1)).all():
+        raise ValueError("every trained_betas value must lie in (0, 1): each step keeps some signal and adds noise")
+    return betas
