@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from ..configuration import load_config_file
 from ..hub import resolve_path
 from ..registry import lookup, resolve_library_class
 from ..saving import atomic_directory, write_text_atomic
+from ..schedulers.scheduling_utils import randn_tensor
 
 __all__ = ["Pipeline", "ImagePipelineOutput", "PointsPipelineOutput", "randn_tensor", "MODEL_INDEX_NAME"]
 
@@ -43,28 +44,6 @@ class PointsPipelineOutput:
     """Generated points (B, D), as numpy or a tensor, in data units (no rescaling)."""
 
     points: Any
-
-
-def randn_tensor(
-    shape: Sequence[int],
-    generator: torch.Generator | list[torch.Generator] | None = None,
-    device: torch.device | str | None = None,
-    dtype: torch.dtype | None = None,
-) -> torch.Tensor:
-    """Standard normal noise drawn the way diffusers draws it, so a seed gives the same tensor.
-
-    One ``torch.randn`` call for a single generator; with a list of generators, sample i is
-    drawn from ``generator[i]`` alone (per-sample seeds). Noise is drawn on the generator's
-    device, then moved, so a CPU generator gives the same numbers whatever the target device.
-    """
-    shape = tuple(shape)
-    if isinstance(generator, (list, tuple)):
-        if len(generator) != shape[0]:
-            raise ValueError(f"got {len(generator)} generators for a batch of {shape[0]}; pass one per sample")
-        parts = [torch.randn((1, *shape[1:]), generator=g, device=g.device, dtype=dtype) for g in generator]
-        return torch.cat(parts).to(device)
-    draw_device = generator.device if generator is not None else device
-    return torch.randn(shape, generator=generator, device=draw_device, dtype=dtype).to(device)
 
 
 class Pipeline:
