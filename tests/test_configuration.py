@@ -88,3 +88,19 @@ def test_unreadable_config_file_names_the_file(tmp_path):
 def test_config_equality_and_hash():
     assert Config({"a": (1, 2)}) == {"a": (1, 2)}
     assert hash(Config({"a": 1})) == hash(Config({"a": 1}))
+
+
+def test_a_scheduler_swap_reports_quietly_but_a_typo_warns(caplog):
+    """A DDPM-only key in a DDIM config is a swap (INFO); a key no scheduler takes is a warning."""
+    import logging
+
+    from gandiff import DDIMScheduler, DDPMScheduler
+
+    with caplog.at_level(logging.INFO, logger="gandiff.configuration"):
+        DDIMScheduler.from_config(DDPMScheduler().config)
+    assert [r.levelno for r in caplog.records] == [logging.INFO]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="gandiff.configuration"):
+        DDIMScheduler.from_config({**DDPMScheduler().config, "beta_shedule": "linear"})
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    assert "beta_shedule" in caplog.text

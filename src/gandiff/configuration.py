@@ -150,11 +150,11 @@ class ConfigMixin:
         """
         settings = {k: v for k, v in dict(config).items() if not k.startswith("_")}
         settings.update(overrides)
-        accepted = _init_parameters(cls)
+        accepted = init_parameters(cls)
         init_kwargs = {k: v for k, v in settings.items() if k in accepted}
         foreign = {k: _freeze(v) for k, v in settings.items() if k not in accepted}
         if foreign:
-            logger.warning("%s keeps but does not use config keys: %s", cls.__name__, ", ".join(sorted(foreign)))
+            _report_foreign_keys(cls, foreign)
         obj = cls(**init_kwargs)
         if foreign:
             object.__setattr__(obj, "_config", Config({**obj._config, **foreign}))
@@ -175,11 +175,32 @@ class ConfigMixin:
         return path
 
     @classmethod
-    def load_config(cls, pretrained_path: str | os.PathLike, subfolder: str | None = None) -> dict:
-        """Read the config JSON of a saved folder (or Hub repo) without building anything."""
+    def load_config(
+        cls,
+        pretrained_path: str | os.PathLike,
+        subfolder: str | None = None,
+        *,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        local_files_only: bool = False,
+    ) -> dict:
+        """Read the config JSON of a saved folder or Hub repo without building anything.
+
+        From a repo only this one file is downloaded. The Hub arguments are those of
+        `gandiff.hub.resolve_path`.
+        """
         from .hub import resolve_file
 
-        path = resolve_file(pretrained_path, cls.config_name, subfolder=subfolder)
+        path = resolve_file(
+            pretrained_path,
+            cls.config_name,
+            subfolder=subfolder,
+            revision=revision,
+            token=token,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+        )
         return load_config_file(path)
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
@@ -187,13 +208,84 @@ class ConfigMixin:
         self.save_config(save_directory)
 
     @classmethod
-    def from_pretrained(cls, pretrained_path: str | os.PathLike, subfolder: str | None = None):
-        """Build from a folder written by ``save_pretrained`` (ours or diffusers')."""
-        return cls.from_config(cls.load_config(pretrained_path, subfolder=subfolder))
+    def from_pretrained(
+        cls,
+        pretrained_path: str | os.PathLike,
+        subfolder: str | None = None,
+        *,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        local_files_only: bool = False,
+    ):
+        """Build from a folder written by ``save_pretrained`` (ours or diffusers'), or a Hub repo.
+
+        Args:
+            pretrained_path: a local folder, or a Hub repo id ``"namespace/name"``.
+            subfolder: the folder inside it, e.g. ``"scheduler"`` in a pipeline.
+            revision: Hub only: a branch, tag or commit hash (default: main).
+            token: Hub only: the token for a private repo (default: ``hf auth login``'s).
+            cache_dir: Hub only: where downloads are cached (default: huggingface_hub's cache).
+            local_files_only: Hub only: use the cache, make no request (as ``HF_HUB_OFFLINE=1``).
+        """
+        config = cls.load_config(
+            pretrained_path,
+            subfolder=subfolder,
+            revision=revision,
+            token=token,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+        )
+        return cls.from_config(config)
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        private: bool | None = None,
+        token: str | None = None,
+        commit_message: str | None = None,
+        revision: str | None = None,
+        *,
+        metrics: Mapping[str, float] | None = None,
+        sample_grid: Any = None,
+    ):
+        """Upload ``save_pretrained``'s files and a model card to the Hub repo `repo_id`, in one commit.
+
+        The repo is created when missing; unchanged files are not uploaded again. See
+        `gandiff.hub.push_to_hub` for the arguments. Returns the commit (``.oid``, ``.commit_url``).
+        """
+        from .hub import push_to_hub
+
+        return push_to_hub(
+            self,
+            repo_id,
+            private=private,
+            token=token,
+            commit_message=commit_message,
+            revision=revision,
+            metrics=metrics,
+            sample_grid=sample_grid,
+        )
+
+
+def _report_foreign_keys(cls: type, keys: Mapping[str, Any]) -> None:
+    """Log config keys that `cls` keeps but does not use.
+
+    Keys that a sibling class takes (a DDPM-only key in a DDIM made from a DDPM config) are
+    the expected result of a swap and logged at INFO; any other key (a typo, a setting from a
+    newer version) is logged as a warning, since the user may believe it has an effect.
+    """
+    from .registry import sibling_config_keys
+
+    names = ", ".join(sorted(keys))
+    if set(keys) <= sibling_config_keys(cls):
+        logger.info("%s keeps, but does not use, the config keys of a sibling class: %s", cls.__name__, names)
+    else:
+        logger.warning("%s does not use the config keys %s; they are kept in its config but have no effect", cls.__name__, names)
 
 
 @functools.lru_cache(maxsize=None)
-def _init_parameters(cls: type) -> frozenset[str]:
+def init_parameters(cls: type) -> frozenset[str]:
     signature = inspect.signature(cls.__init__)
     return frozenset(
         name

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["KINDS", "register", "lookup", "known_names", "resolve_library_class", "PLUGIN_GROUP"]
+__all__ = ["KINDS", "register", "lookup", "known_names", "resolve_library_class", "sibling_config_keys", "PLUGIN_GROUP"]
 
 KINDS = ("scheduler", "model", "pipeline")
 PLUGIN_GROUP = "gandiff.plugins"
@@ -112,6 +112,17 @@ def _kind_of(cls: type) -> str:
         if issubclass(cls, base):
             return kind
     raise TypeError(f"plugin class {cls.__qualname__} must subclass SchedulerMixin, ModelMixin or Pipeline")
+
+
+def sibling_config_keys(cls: type) -> frozenset[str]:
+    """Every constructor argument of the registered classes of `cls`'s kind (schedulers, say)."""
+    from .configuration import init_parameters
+
+    try:
+        kind = _kind_of(cls)
+    except TypeError:
+        return frozenset()
+    return frozenset().union(*(init_parameters(lookup(kind, name)) for name in known_names(kind)))
 
 
 def known_names(kind: str) -> list[str]:
