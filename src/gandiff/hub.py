@@ -1,24 +1,159 @@
-"""Turn a local folder (and, with the Hub issue, a repo id) into a local path.
+"""Where pretrained files come from (a local folder or a Hugging Face Hub repo), and publishing.
 
-Every `from_pretrained` in gandiff resolves its files through `resolve_path` / `resolve_file`,
-so there is one place that knows where pretrained files come from.
+Every ``from_pretrained`` in gandiff resolves its files through `resolve_path` (a whole saved
+object) or `resolve_file` (one config file), so there is one place that knows where pretrained
+files come from:
+
+* a local folder written by ``save_pretrained`` is used as it is;
+* a Hub repo id (``"namespace/name"``) is fetched into huggingface_hub's cache, and the cached
+  snapshot is returned. Only what loading needs is downloaded: the config files, and for each
+  model its safetensors weights. Pickled ``.bin`` weights are downloaded only when a model has
+  no safetensors file and the caller passed ``allow_pickle=True``.
+* with ``local_files_only=True`` or ``HF_HUB_OFFLINE=1`` the cache is used and no request is made.
+
+`push_to_hub` saves an object into a temporary folder, adds a model card, and uploads the folder
+as one commit.
+
+Nothing downloaded is executed: configs are JSON, weights are safetensors (or, when allowed,
+pickles read with ``torch.load(weights_only=True)``), and classes named in a file are looked up
+in the registry. huggingface_hub is imported inside the functions only, so ``import gandiff``
+stays fast.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
-__all__ = ["resolve_path", "resolve_file"]
+from .saving import SAVE_MARKERS
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["resolve_path", "resolve_file", "push_to_hub", "make_model_card", "is_repo_id"]
+
+# "namespace/name" as the Hub spells repo ids. Only strings of this shape that are not an
+# existing local path are looked up on the Hub, so a mistyped local path such as "./out" or
+# "/data/run" never becomes a network request.
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+_MODEL_INDEX = "model_index.json"
+_MODEL_CONFIG = "config.json"
+_TRUE = {"1", "ON", "YES", "TRUE"}
 
 
-def resolve_path(pretrained_path: str | os.PathLike, subfolder: str | None = None) -> Path:
-    """The local folder holding a saved object (`subfolder` inside `pretrained_path`)."""
+def is_repo_id(pretrained_path: str | os.PathLike) -> bool:
+    """Whether `pretrained_path` names a Hub repo rather than a local folder."""
+    return (
+        isinstance(pretrained_path, str)
+        and _REPO_ID.fullmatch(pretrained_path) is not None
+        and not Path(pretrained_path).exists()
+    )
+
+
+# -- resolution -------------------------------------------------------------------------------
+
+
+def resolve_path(
+    pretrained_path: str | os.PathLike,
+    subfolder: str | None = None,
+    *,
+    revision: str | None = None,
+    token: str | bool | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+    allow_pickle: bool = False,
+) -> Path:
+    """The local folder holding a saved object (`subfolder` inside `pretrained_path`).
+
+    Args:
+        pretrained_path: a folder written by ``save_pretrained`` (ours or diffusers'), or a
+            Hub repo id ``"namespace/name"``.
+        subfolder: the object's folder inside it, e.g. ``"unet"``.
+        revision: Hub only: a branch, tag or commit hash; the main branch by default.
+        token: Hub only: the access token for a private repo; by default the one saved by
+            ``hf auth login`` or set in ``HF_TOKEN``.
+        cache_dir: Hub only: where downloads are cached; huggingface_hub's cache by default.
+        local_files_only: Hub only: use the cache and make no request (also when the
+            ``HF_HUB_OFFLINE`` environment variable is set).
+        allow_pickle: Hub only: download a model's pickled ``.bin`` weights when it has no
+            safetensors file. Off by default: a pickle from an untrusted source can carry code.
+
+    Returns:
+        The local folder; for a repo, inside the cached snapshot of the resolved commit. A
+        pipeline's folder holds its ``model_index.json`` and the files of every component.
+    """
+    if not is_repo_id(pretrained_path):
+        return _local_folder(pretrained_path, subfolder, revision)
+    hub = _HubRequest(str(pretrained_path), revision, token, cache_dir, _offline(local_files_only))
+    prefix = f"{subfolder.strip('/')}/" if subfolder else ""
+
+    # 1. The object's own config files. This also pins the commit: the snapshot folder is named
+    #    after it, so step 2 reads the same version even if the branch moves meanwhile.
+    snapshot = hub.snapshot([prefix + name for name in SAVE_MARKERS])
+    if not any((snapshot / prefix / name).is_file() for name in SAVE_MARKERS):
+        raise hub.missing(snapshot, f"{' or '.join(SAVE_MARKERS)} {f'in {prefix!r}' if prefix else 'at its root'}")
+
+    # 2. The files of the object, or of every component a pipeline's model_index.json names.
+    index = snapshot / prefix / _MODEL_INDEX
+    folders = [prefix + name + "/" for name in _component_names(index)] if index.is_file() else [prefix]
+    available = hub.files(snapshot)
+    wanted = []
+    for folder in folders:
+        configs = [folder + name for name in SAVE_MARKERS if folder + name in available]
+        if not configs:
+            raise hub.missing(snapshot, f"config.json or scheduler_config.json in {folder!r} (named in {_MODEL_INDEX})")
+        wanted += configs
+        if folder + _MODEL_CONFIG in available:  # a model: one weights file
+            wanted += _weights_file(hub.repo_id, folder, available, allow_pickle)
+    hub.snapshot(wanted, revision=snapshot.name)
+    return snapshot / prefix if prefix else snapshot
+
+
+def resolve_file(
+    pretrained_path: str | os.PathLike,
+    filename: str,
+    subfolder: str | None = None,
+    *,
+    revision: str | None = None,
+    token: str | bool | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+) -> Path:
+    """The local path of `filename` in a saved folder or Hub repo (only that file is downloaded).
+
+    The arguments are those of `resolve_path`. Raises `FileNotFoundError` naming what the
+    folder or repo holds when the file is missing.
+    """
+    if not is_repo_id(pretrained_path):
+        folder = _local_folder(pretrained_path, subfolder, revision)
+        path = folder / filename
+        if not path.is_file():
+            present = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
+            raise FileNotFoundError(f"{folder} has no {filename}; it holds: {present}")
+        return path
+    hub = _HubRequest(str(pretrained_path), revision, token, cache_dir, _offline(local_files_only))
+    repo_path = f"{subfolder.strip('/')}/{filename}" if subfolder else filename
+    snapshot = hub.snapshot([repo_path])
+    if not (snapshot / repo_path).is_file():
+        raise hub.missing(snapshot, repo_path)
+    return snapshot / repo_path
+
+
+def _local_folder(pretrained_path: str | os.PathLike, subfolder: str | None, revision: str | None) -> Path:
+    if revision is not None:  # silently loading the folder's version instead would be a surprise
+        raise ValueError(f"revision={revision!r} selects a version of a Hub repo; {str(pretrained_path)!r} is a local path")
     root = Path(pretrained_path).expanduser()
     if not root.is_dir():
-        raise FileNotFoundError(
-            f"no folder at {str(pretrained_path)!r}; pass the folder written by save_pretrained"
-        )
+        hint = " or a Hub repo id 'namespace/name'" if isinstance(pretrained_path, str) else ""
+        raise FileNotFoundError(f"no folder at {str(pretrained_path)!r}; pass the folder written by save_pretrained{hint}")
     folder = root / subfolder if subfolder else root
     if not folder.is_dir():
         present = ", ".join(sorted(p.name for p in root.iterdir() if p.is_dir())) or "none"
@@ -26,11 +161,296 @@ def resolve_path(pretrained_path: str | os.PathLike, subfolder: str | None = Non
     return folder
 
 
-def resolve_file(pretrained_path: str | os.PathLike, filename: str, subfolder: str | None = None) -> Path:
-    """The local path of `filename` inside a saved folder; a clear error when it is missing."""
-    folder = resolve_path(pretrained_path, subfolder)
-    path = folder / filename
-    if not path.is_file():
-        present = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
-        raise FileNotFoundError(f"{folder} has no {filename}; it holds: {present}")
-    return path
+def _offline(local_files_only: bool) -> bool:
+    from huggingface_hub import constants
+
+    # huggingface_hub reads HF_HUB_OFFLINE once, at import; reading it again here also honours
+    # a variable set later in the process (a notebook, a test).
+    return local_files_only or constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in _TRUE
+
+
+def _component_names(model_index: Path) -> list[str]:
+    """The component folders a pipeline's model_index.json names (absent optional ones skipped)."""
+    try:
+        index = json.loads(model_index.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return []  # Pipeline.from_pretrained reports the broken file when it reads it
+    if not isinstance(index, dict):
+        return []
+    return [
+        name
+        for name, entry in index.items()
+        if not name.startswith("_") and isinstance(entry, list) and len(entry) == 2 and entry[0] is not None
+    ]
+
+
+def _weights_file(repo_id: str, folder: str, available: set[str], allow_pickle: bool) -> list[str]:
+    """The one weights file of a model folder to download: safetensors first, in read order."""
+    from .models.modeling import _PICKLE_NAMES, _SAFETENSORS_NAMES  # the names ModelMixin reads
+
+    for name in _SAFETENSORS_NAMES:
+        if folder + name in available:
+            return [folder + name]
+    pickles = [folder + name for name in _PICKLE_NAMES if folder + name in available]
+    if pickles and not allow_pickle:
+        raise ValueError(
+            f"the Hub repo {repo_id!r} holds only pickled weights for {folder or 'its model'} ({pickles[0]}), so "
+            "nothing was downloaded. Pickles can run code when loaded; if you trust the source, pass "
+            "allow_pickle=True (read with torch.load(weights_only=True)), or ask for a safetensors conversion."
+        )
+    return pickles[:1]  # none: the model's loader reports the missing weights
+
+
+class _HubRequest:
+    """One repo, revision and set of credentials: download calls and the errors they explain."""
+
+    def __init__(self, repo_id: str, revision: str | None, token, cache_dir, offline: bool):
+        self.repo_id, self.revision, self.token, self.offline = repo_id, revision, token, offline
+        self.cache_dir = None if cache_dir is None else str(cache_dir)
+
+    def snapshot(self, patterns: list[str], revision: str | None = None) -> Path:
+        """Download the repo files matching `patterns` (once) and return the snapshot folder."""
+        from huggingface_hub import snapshot_download
+
+        from . import __version__
+
+        with self.explained():
+            return Path(
+                snapshot_download(
+                    self.repo_id,
+                    revision=revision or self.revision,
+                    allow_patterns=patterns,
+                    token=self.token,
+                    cache_dir=self.cache_dir,
+                    local_files_only=self.offline,
+                    library_name="gandiff",
+                    library_version=__version__,
+                )
+            )
+
+    def files(self, snapshot: Path) -> set[str]:
+        """The repo's files at the snapshot's commit; only the cached ones when offline."""
+        cached = {p.relative_to(snapshot).as_posix() for p in snapshot.rglob("*") if p.is_file()}
+        if self.offline:
+            return cached
+        from huggingface_hub import HfApi
+
+        try:
+            # The repo info lists every file, in one request that is not retried: when the Hub
+            # is down, step 1 was served from the cache and this falls back at once.
+            info = HfApi().model_info(self.repo_id, revision=snapshot.name, token=self.token)
+            return {sibling.rfilename for sibling in info.siblings or []}
+        except _network_errors() as err:
+            logger.warning("could not list %s on the Hub (%s); using the cached files", self.repo_id, err)
+            return cached
+
+    def missing(self, snapshot: Path, what: str) -> FileNotFoundError:
+        """The error for a file or folder the repo (or, offline, the cache) does not have."""
+        revision = self.revision or "main"
+        if self.offline:
+            return FileNotFoundError(f"the Hub repo {self.repo_id!r} (revision {revision!r}): {what} {self._not_cached()}")
+        present = sorted(self.files(snapshot))
+        shown = ", ".join(present[:20]) + (f", ... ({len(present) - 20} more)" if len(present) > 20 else "")
+        return FileNotFoundError(
+            f"the Hub repo {self.repo_id!r} at revision {revision!r} has no {what}; it holds: {shown or 'nothing'}. "
+            "Check the subfolder name, or the repo: is it a gandiff or diffusers save?"
+        )
+
+    def _not_cached(self) -> str:
+        from huggingface_hub import constants
+
+        reason = "HF_HUB_OFFLINE is set" if _offline(False) else "local_files_only=True"
+        cache = self.cache_dir or constants.HF_HUB_CACHE
+        return (
+            f"is not in the local cache ({cache}), and downloads are off ({reason}). Go online once to download "
+            "it (unset HF_HUB_OFFLINE, local_files_only=False), or load from a local folder."
+        )
+
+    @contextlib.contextmanager
+    def explained(self) -> Iterator[None]:
+        """Turn huggingface_hub's errors into ones that say what is missing and what to do."""
+        from huggingface_hub import constants
+        from huggingface_hub.errors import (
+            EntryNotFoundError,
+            GatedRepoError,
+            HfHubHTTPError,
+            LocalEntryNotFoundError,
+            OfflineModeIsEnabled,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
+
+        repo, hub = repr(self.repo_id), f"the Hub at {constants.ENDPOINT}"
+        revision = self.revision or "main"
+        try:
+            yield
+        except GatedRepoError as err:
+            raise PermissionError(
+                f"the Hub repo {repo} is gated: accept its conditions on its page, then log in (`hf auth login`) or pass token="
+            ) from err
+        except RepositoryNotFoundError as err:
+            raise FileNotFoundError(
+                f"{repo} is not a local folder, and {hub} has no repo {repo} that you can access: check the name "
+                "(namespace/name); if the repo is private, log in (`hf auth login`) or pass token="
+            ) from err
+        except RevisionNotFoundError as err:
+            raise FileNotFoundError(
+                f"the Hub repo {repo} has no revision {revision!r}: check the branch, tag or commit hash, "
+                "or leave revision=None for the main branch"
+            ) from err
+        except (LocalEntryNotFoundError, OfflineModeIsEnabled) as err:
+            if self.offline:
+                raise FileNotFoundError(f"the Hub repo {repo} (revision {revision!r}) {self._not_cached()}") from err
+            raise ConnectionError(
+                f"could not reach {hub}, and the Hub repo {repo} (revision {revision!r}) is not in the local cache: "
+                "check your connection (and HF_ENDPOINT), then retry"
+            ) from err
+        except EntryNotFoundError as err:
+            raise FileNotFoundError(f"the Hub repo {repo} at revision {revision!r} is missing a file it lists: {err}") from err
+        except HfHubHTTPError as err:
+            status = err.response.status_code if err.response is not None else None
+            if status in (401, 403):
+                raise PermissionError(
+                    f"{hub} refused access to {repo} (HTTP {status}): log in (`hf auth login`) or pass a token with read access"
+                ) from err
+            raise ConnectionError(f"{hub} failed on {repo} (HTTP {status}): {err}. Retry later.") from err
+        except _network_errors() as err:
+            raise ConnectionError(
+                f"downloading {repo} from {hub} failed ({type(err).__name__}: {err}). Check your connection and "
+                "retry; incomplete downloads are discarded, never kept in the cache."
+            ) from err
+
+
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """OSError and the transport errors of the HTTP client huggingface_hub has loaded.
+
+    huggingface_hub 2.x talks through httpx2 (1.x: httpx; older: requests, whose errors are
+    OSErrors); whichever it uses is already imported, so nothing new is imported here.
+    """
+    clients = (sys.modules.get("httpx2"), sys.modules.get("httpx"))
+    return (OSError, *(client.TransportError for client in clients if client is not None))
+
+
+# -- publishing -------------------------------------------------------------------------------
+
+
+def push_to_hub(
+    obj: Any,
+    repo_id: str,
+    *,
+    private: bool | None = None,
+    token: str | None = None,
+    commit_message: str | None = None,
+    revision: str | None = None,
+    metrics: Mapping[str, float] | None = None,
+    sample_grid: Any = None,
+):
+    """Publish `obj` (a model, scheduler or pipeline) to the Hub repo `repo_id` in one commit.
+
+    The repo is created if needed (``private`` applies only then); `obj.save_pretrained` writes
+    into a temporary folder, a model card (``README.md``) is added, and the folder is uploaded.
+    Files that did not change are not uploaded again, and an unchanged object makes no commit.
+
+    Args:
+        obj: anything with ``save_pretrained(folder)``.
+        repo_id: ``"namespace/name"`` (a bare name goes to the token owner's namespace).
+        private: make a new repo private; ``None`` uses the Hub's default (public).
+        token: a token with write access; by default the one of ``hf auth login`` / ``HF_TOKEN``.
+        commit_message: defaults to ``"Upload <ClassName> with gandiff"``.
+        revision: the branch to commit to (created from main if missing); main by default.
+        metrics: evaluation numbers for the model card, e.g. ``{"FID": 12.3}``.
+        sample_grid: a PIL image (or the path of an image file) shown in the model card.
+
+    Returns:
+        huggingface_hub's ``CommitInfo`` (``.oid``, ``.commit_url``) of the commit.
+    """
+    from huggingface_hub import HfApi
+
+    from . import __version__
+
+    api = HfApi(token=token, library_name="gandiff", library_version=__version__)
+    repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+    if revision is not None and revision != "main":
+        api.create_branch(repo_id, branch=revision, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="gandiff-push-") as tmp:
+        folder = Path(tmp) / "upload"
+        obj.save_pretrained(folder)
+        sample_file = _write_sample_grid(sample_grid, folder) if sample_grid is not None else None
+        card = make_model_card(folder, repo_id, type(obj), metrics=metrics, sample_file=sample_file)
+        card.save(folder / "README.md")
+        return api.upload_folder(
+            repo_id=repo_id,
+            folder_path=folder,
+            commit_message=commit_message or f"Upload {type(obj).__name__} with gandiff",
+            revision=revision,
+        )
+
+
+def _write_sample_grid(sample_grid: Any, folder: Path) -> str:
+    if hasattr(sample_grid, "save"):  # a PIL image
+        sample_grid.save(folder / "samples.png")
+        return "samples.png"
+    source = Path(sample_grid)
+    if not source.is_file():
+        raise FileNotFoundError(f"sample_grid {str(sample_grid)!r} is neither a PIL image nor an image file")
+    name = "samples" + source.suffix.lower()
+    shutil.copyfile(source, folder / name)
+    return name
+
+
+def make_model_card(
+    folder: Path,
+    repo_id: str,
+    cls: type,
+    metrics: Mapping[str, float] | None = None,
+    sample_file: str | None = None,
+):
+    """The ``README.md`` of a pushed save: metadata, usage, metrics, samples and the config files.
+
+    Built only from the saved `folder`, so it shows exactly what was uploaded, and is the same
+    text for the same save (an unchanged push re-uploads nothing).
+    """
+    from huggingface_hub import ModelCard, ModelCardData
+
+    from . import __version__
+
+    configs = sorted(p for p in folder.rglob("*.json") if p.name in SAVE_MARKERS)
+    component_classes = []
+    index = folder / _MODEL_INDEX
+    if index.is_file():
+        index_data = json.loads(index.read_text(encoding="utf-8"))
+        component_classes = [v[1] for k, v in index_data.items() if not k.startswith("_") and isinstance(v, list) and v[1]]
+    data = ModelCardData(library_name="gandiff", tags=["gandiff", cls.__name__, *component_classes])
+
+    # Our own classes are importable from the package; a plugin's from its module.
+    module = "gandiff" if cls.__module__.startswith("gandiff.") else cls.__module__
+    variable = "model" if (folder / _MODEL_CONFIG).is_file() else "scheduler"
+    usage = [f"from {module} import {cls.__name__}", "", f'{variable} = {cls.__name__}.from_pretrained("{repo_id}")']
+    if index.is_file():
+        usage = [
+            "import torch",
+            "from gandiff import Pipeline",
+            "",
+            f'pipe = Pipeline.from_pretrained("{repo_id}")',
+            "out = pipe(batch_size=16, generator=torch.Generator().manual_seed(0))",
+        ]
+    lines = [
+        f"# {repo_id}",
+        "",
+        f"A `{cls.__name__}` saved with gandiff {__version__}: weights in safetensors, configs in JSON.",
+        "",
+        "## Usage",
+        "",
+        "```python",
+        *usage,
+        "```",
+    ]
+    if metrics:
+        lines += ["", "## Metrics", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {name} | {value:.4g} |" if isinstance(value, float) else f"| {name} | {value} |" for name, value in metrics.items()]
+    if sample_file:
+        lines += ["", "## Samples", "", f"![samples]({sample_file})"]
+    lines += ["", "## Configuration"]
+    for path in configs:
+        lines += ["", f"`{path.relative_to(folder).as_posix()}`", "", "```json", path.read_text(encoding="utf-8").strip(), "```"]
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")

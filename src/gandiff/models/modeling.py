@@ -1,10 +1,12 @@
-"""ModelMixin: save, load and (with the Hub issue) push a `torch.nn.Module`. Nothing else.
+"""ModelMixin: save, load and push a `torch.nn.Module`. Nothing else.
 
 A saved model is a folder with ``config.json`` (the constructor's arguments) and
 ``model.safetensors``. Folders written by diffusers (``diffusion_pytorch_model.safetensors``)
 load too. Loading is strict: a missing, unexpected or mis-shaped tensor is an error naming the
 key. Pickled ``.bin`` weights are read only when the caller passes ``allow_pickle=True``, and
-then through ``torch.load(weights_only=True)``, which refuses to run code.
+then through ``torch.load(weights_only=True)``, which refuses to run code; from a Hub repo they
+are not even downloaded otherwise. ``push_to_hub`` comes from `ConfigMixin`: it uploads what
+``save_pretrained`` writes.
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from ..saving import atomic_directory
 __all__ = ["ModelMixin", "WEIGHTS_NAME"]
 
 WEIGHTS_NAME = "model.safetensors"
-# Read in this order: ours, then diffusers'.
+# Read in this order: ours, then diffusers'. gandiff.hub downloads from a repo by these lists.
 _SAFETENSORS_NAMES = (WEIGHTS_NAME, "diffusion_pytorch_model.safetensors")
 _PICKLE_NAMES = ("diffusion_pytorch_model.bin", "pytorch_model.bin")
 
 
 class ModelMixin(torch.nn.Module, ConfigMixin):
-    """Base class of gandiff models: `save_pretrained`, `from_pretrained`."""
+    """Base class of gandiff models: `save_pretrained`, `from_pretrained`, `push_to_hub`."""
 
     config_name = "config.json"
 
@@ -50,18 +52,36 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
         subfolder: str | None = None,
         torch_dtype: torch.dtype | None = None,
         allow_pickle: bool = False,
+        *,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        local_files_only: bool = False,
     ):
         """Build the model from its config and load its weights strictly.
 
         Args:
-            pretrained_path: a folder written by ``save_pretrained`` (ours or diffusers').
+            pretrained_path: a folder written by ``save_pretrained`` (ours or diffusers'), or a
+                Hub repo id ``"namespace/name"`` (only the config and weights are downloaded).
             subfolder: the component folder inside it, e.g. ``"unet"``.
             torch_dtype: cast the parameters to this dtype after loading.
             allow_pickle: also read legacy pickled ``.bin`` weights when no safetensors file
                 exists (with ``torch.load(weights_only=True)``). Off by default: a pickle
                 from an untrusted source can carry code.
+            revision: Hub only: a branch, tag or commit hash (default: main).
+            token: Hub only: the token for a private repo (default: ``hf auth login``'s).
+            cache_dir: Hub only: where downloads are cached (default: huggingface_hub's cache).
+            local_files_only: Hub only: use the cache, make no request (as ``HF_HUB_OFFLINE=1``).
         """
-        folder = resolve_path(pretrained_path, subfolder)
+        folder = resolve_path(
+            pretrained_path,
+            subfolder,
+            revision=revision,
+            token=token,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            allow_pickle=allow_pickle,
+        )
         config = cls.load_config(folder)
         saved_class = config.get("_class_name")
         if saved_class is not None and saved_class != cls.__name__ and cls is not ModelMixin:

@@ -133,15 +133,42 @@ class Pipeline:
 
     @classmethod
     def from_pretrained(
-        cls, pretrained_path: str | os.PathLike, torch_dtype: torch.dtype | None = None, **components: Any
+        cls,
+        pretrained_path: str | os.PathLike,
+        torch_dtype: torch.dtype | None = None,
+        *,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        local_files_only: bool = False,
+        allow_pickle: bool = False,
+        **components: Any,
     ) -> "Pipeline":
-        """Load a pipeline folder written by gandiff's or diffusers' ``save_pretrained``.
+        """Load a pipeline folder written by gandiff's or diffusers' ``save_pretrained``, or a Hub repo.
 
         The pipeline class comes from ``model_index.json`` through the registry when called on
         ``Pipeline``; component classes always do. Keyword arguments replace components
         instead of loading them: ``DDPMPipeline.from_pretrained(path, scheduler=my_ddim)``.
+
+        Args:
+            pretrained_path: a local folder, or a Hub repo id ``"namespace/name"``; from a repo
+                only ``model_index.json`` and its components' configs and weights are downloaded.
+            torch_dtype: cast the models to this dtype after loading.
+            revision: Hub only: a branch, tag or commit hash (default: main).
+            token: Hub only: the token for a private repo (default: ``hf auth login``'s).
+            cache_dir: Hub only: where downloads are cached (default: huggingface_hub's cache).
+            local_files_only: Hub only: use the cache, make no request (as ``HF_HUB_OFFLINE=1``).
+            allow_pickle: read (and download) a model's pickled ``.bin`` weights when it has no
+                safetensors file, with ``torch.load(weights_only=True)``. Off by default.
         """
-        folder = resolve_path(pretrained_path)
+        folder = resolve_path(
+            pretrained_path,
+            revision=revision,
+            token=token,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            allow_pickle=allow_pickle,
+        )
         index = load_config_file(folder / MODEL_INDEX_NAME) if (folder / MODEL_INDEX_NAME).is_file() else None
         if index is None:
             raise FileNotFoundError(f"{folder} has no {MODEL_INDEX_NAME}; is it a pipeline saved with save_pretrained?")
@@ -161,8 +188,39 @@ class Pipeline:
                     f"{folder / MODEL_INDEX_NAME} names a component {name!r} that {pipeline_cls.__name__} does not take "
                     f"(it takes {sorted(accepted)})"
                 )
-            loaded[name] = _load_component(folder, name, entry, torch_dtype)
+            loaded[name] = _load_component(folder, name, entry, torch_dtype, allow_pickle)
         return pipeline_cls(**loaded, **components)
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        private: bool | None = None,
+        token: str | None = None,
+        commit_message: str | None = None,
+        revision: str | None = None,
+        *,
+        metrics: dict[str, float] | None = None,
+        sample_grid: Any = None,
+    ):
+        """Upload ``save_pretrained``'s folder and a model card to the Hub repo `repo_id`, in one commit.
+
+        The card shows the pipeline's configs, a usage snippet, and `metrics` (e.g.
+        ``{"FID": 12.3}``) and `sample_grid` (a PIL image) when given. The repo is created when
+        missing; unchanged files are not uploaded again. See `gandiff.hub.push_to_hub`.
+        Returns the commit (``.oid``, ``.commit_url``).
+        """
+        from ..hub import push_to_hub
+
+        return push_to_hub(
+            self,
+            repo_id,
+            private=private,
+            token=token,
+            commit_message=commit_message,
+            revision=revision,
+            metrics=metrics,
+            sample_grid=sample_grid,
+        )
 
     # -- output -----------------------------------------------------------------------------
 
@@ -230,7 +288,7 @@ def _pipeline_class(cls: type, library: str, class_name: Any, folder) -> type:
     return saved_cls
 
 
-def _load_component(folder, name: str, entry: Any, torch_dtype: torch.dtype | None) -> Any:
+def _load_component(folder, name: str, entry: Any, torch_dtype: torch.dtype | None, allow_pickle: bool) -> Any:
     where = f"{folder / MODEL_INDEX_NAME}, entry {name!r}"
     if not (isinstance(entry, list) and len(entry) == 2):
         raise ValueError(f"{where}: expected [library, class name], got {entry!r}")
@@ -246,5 +304,5 @@ def _load_component(folder, name: str, entry: Any, torch_dtype: torch.dtype | No
     from ..models.modeling import ModelMixin
 
     if issubclass(component_cls, ModelMixin):
-        return component_cls.from_pretrained(folder, subfolder=name, torch_dtype=torch_dtype)
+        return component_cls.from_pretrained(folder, subfolder=name, torch_dtype=torch_dtype, allow_pickle=allow_pickle)
     return component_cls.from_pretrained(folder, subfolder=name)
