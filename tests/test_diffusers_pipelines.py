@@ -48,7 +48,14 @@ def ddpm_folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def ddim_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("diffusers") / "ddim"
-    diffusers.DDIMPipeline(unet=diffusers_unet(), scheduler=diffusers.DDIMScheduler()).save_pretrained(folder)
+    # clip_sample=False: with an untrained U-Net, x̂_0 sits far outside [-1, 1] and clipping turns
+    # it into a step function of x_t, so float32 rounding differences of 1e-7 (diffusers keeps
+    # its tables in float32, gandiff in float64) flip pixels across the clip boundary and the
+    # 50-step deterministic run ends up to 0.44 apart. Without clipping the map is smooth and
+    # the runs agree to ~1e-5. Clipping itself is compared step by step in
+    # test_scheduler_parity.py, where no error accumulates.
+    scheduler = diffusers.DDIMScheduler(clip_sample=False)
+    diffusers.DDIMPipeline(unet=diffusers_unet(), scheduler=scheduler).save_pretrained(folder)
     return folder
 
 
