@@ -1,0 +1,71 @@
+"""Spatial self-attention: every pixel attends to every pixel of the same feature map.
+
+Ho et al. (2020) put one such block after each residual block at 16x16 (PixelCNN++ /
+Self-Attention GAN style): GroupNorm, one head over all channels, and a residual connection.
+The parameter names are diffusers' (``group_norm, to_q, to_k, to_v, to_out.0``); older
+checkpoints name the projections ``query, key, value, proj_attn`` (see
+`UNet2DModel.convert_state_dict`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["SpatialSelfAttention"]
+
+
+class SpatialSelfAttention(nn.Module):
+    """``x + to_out(softmax(q k^T / sqrt(d)) v)`` over the H*W positions, with q, k, v linear in
+    ``group_norm(x)``, split into heads of `head_dim` channels.
+
+    Args:
+        channels: channels of the feature map (the token width).
+        head_dim: channels per head; ``channels`` gives one head.
+        norm_groups: GroupNorm groups before the projections; ``None`` for no norm.
+        eps: GroupNorm epsilon.
+        output_scale_factor: the output (residual included) is divided by this.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        head_dim: int,
+        norm_groups: int | None,
+        eps: float,
+        output_scale_factor: float = 1.0,
+    ):
+        super().__init__()
+        self.heads = channels // head_dim
+        self.output_scale_factor = output_scale_factor
+        self.group_norm = nn.GroupNorm(norm_groups, channels, eps=eps) if norm_groups is not None else None
+        self.to_q = nn.Linear(channels, channels)
+        self.to_k = nn.Linear(channels, channels)
+        self.to_v = nn.Linear(channels, channels)
+        # A list of one because diffusers' checkpoints name this weight `to_out.0.weight`
+        # (its slot 1 is a parameter-free dropout that this block does not need).
+        self.to_out = nn.ModuleList([nn.Linear(channels, channels)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, channels, height, width = x.shape
+        h = self.group_norm(x) if self.group_norm is not None else x
+        # A free view when `h` is channels-last, one copy otherwise.
+        tokens = h.flatten(2).transpose(1, 2)  # (B, HW, C)
+
+        # One matrix product for q, k and v instead of three.
+        weight = torch.cat([self.to_q.weight, self.to_k.weight, self.to_v.weight])  # (3C, C)
+        bias = torch.cat([self.to_q.bias, self.to_k.bias, self.to_v.bias])  # (3C,)
+        qkv = F.linear(tokens, weight, bias)  # (B, HW, 3C)
+        qkv = qkv.unflatten(-1, (3, self.heads, channels // self.heads))  # (B, HW, 3, heads, C/heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, heads, HW, C/heads)
+
+        out = F.scaled_dot_product_attention(q, k, v)  # (B, heads, HW, C/heads)
+        out = out.transpose(1, 2).flatten(2)  # (B, HW, C)
+        out = self.to_out[0](out)  # (B, HW, C)
+        # (B, C, H, W) with channels-last strides: a view, no copy.
+        out = out.transpose(1, 2).unflatten(2, (height, width))
+        out = out + x
+        if self.output_scale_factor != 1:
+            out = out / self.output_scale_factor
+        return out
