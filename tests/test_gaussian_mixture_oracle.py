@@ -28,13 +28,6 @@ NUM_SAMPLES = 2000
 MIXTURE = IsotropicMixture.ring(num_modes=8, radius=2.0, std=0.1)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These tensors are tiny: a second intra-op thread only waits on the other tests' processes."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
