@@ -21,7 +21,6 @@ from gandiff import (
     UNet2DModel,
 )
 from gandiff.registry import known_names, register
-from gandiff.schedulers.scheduling_utils import SchedulerMixin
 
 
 def tiny_unet(**overrides) -> UNet2DModel:

@@ -25,7 +25,6 @@ class docstrings for why.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -33,9 +32,10 @@ from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 from ..configuration import check_choice, check_positive
 from ..registry import register
+from .conditioning import check_class_labels
 from .modeling import ModelMixin
 
-__all__ = ["DCGANGenerator", "DCGANDiscriminator", "check_class_labels"]
+__all__ = ["DCGANGenerator", "DCGANDiscriminator"]
 
 # resolution -> size of the first (generator) / last (discriminator) feature map, s0.
 # Powers of two start at 4×4 as in Radford et al.; 28 = 7 · 2², so MNIST-sized images get the
@@ -49,45 +49,6 @@ OUTPUT_TYPES = ("logit", "critic")
 def _num_stride2_layers(resolution: int) -> int:
     """n such that start_size · 2**n == resolution."""
     return int(math.log2(resolution // _START_SIZE[resolution]))
-
-
-def check_class_labels(
-    class_labels: torch.Tensor | Sequence[int] | None,
-    num_classes: int | None,
-    batch_size: int,
-    device: torch.device | None = None,
-) -> torch.Tensor | None:
-    """Validate class labels for a model with `num_classes` classes (None: unconditional).
-
-    Returns the labels as a LongTensor of shape (batch_size,) on `device`, or None for an
-    unconditional model. Raises `ValueError` when labels are missing for a conditional model,
-    given to an unconditional one, of the wrong shape or type, or out of ``[0, num_classes)``.
-    """
-    if num_classes is None:
-        if class_labels is not None:
-            raise ValueError(
-                "this model is unconditional (num_classes=None) but class_labels were given; "
-                "drop them, or build the model with num_classes"
-            )
-        return None
-    if class_labels is None:
-        raise ValueError(
-            f"this model is class-conditional (num_classes={num_classes}); pass class_labels, "
-            f"integers of shape ({batch_size},) in [0, {num_classes})"
-        )
-    labels = torch.as_tensor(class_labels, device=device)
-    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
-        raise ValueError(f"class_labels must be integers, got dtype {labels.dtype}")
-    if labels.shape != (batch_size,):
-        raise ValueError(f"class_labels must have shape ({batch_size},), one per sample; got {tuple(labels.shape)}")
-    if batch_size > 0:
-        low, high = int(labels.min()), int(labels.max())
-        if low < 0 or high >= num_classes:
-            raise ValueError(
-                f"class labels must be in [0, {num_classes}) for num_classes={num_classes}; "
-                f"got values from {low} to {high}"
-            )
-    return labels.long()
 
 
 def _check_resolution_and_sizes(resolution: int, base_channels: int, num_classes: int | None) -> None:

@@ -23,35 +23,12 @@ from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 from ..configuration import check_choice, check_positive
 from ..registry import register
-from .dcgan import OUTPUT_TYPES, check_class_labels
+from .conditioning import check_class_labels
+from .dcgan import OUTPUT_TYPES
+from .embeddings import sinusoidal_embedding
 from .modeling import ModelMixin
 
-__all__ = ["MLPGenerator", "MLPDiscriminator", "MLPDenoiser", "timestep_embedding"]
-
-
-def timestep_embedding(timesteps: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
-    """Sinusoidal features of the timestep (Vaswani et al. 2017, used by Ho et al. 2020).
-
-    ``emb[:, i] = sin(t · ω_i)`` and ``emb[:, dim/2 + i] = cos(t · ω_i)`` with
-    ``ω_i = max_period^(-i / (dim/2))``, so the periods run from 2π up to about `max_period`:
-    the fast ones tell neighbouring timesteps apart, the slow ones say roughly where in the
-    schedule t is.
-
-    Args:
-        timesteps: shape (B,), integer or real.
-        dim: even number of features.
-        max_period: the longest period.
-
-    Returns:
-        float32 tensor of shape (B, dim).
-    """
-    half = dim // 2
-    # float32 even under lower-precision autocast: t · ω reaches ~1000 and sin of a bf16
-    # number that large is meaningless.
-    exponents = torch.arange(half, dtype=torch.float32, device=timesteps.device) / half
-    frequencies = torch.exp(-math.log(max_period) * exponents)  # ω_i, (dim/2,)
-    angles = timesteps.float()[:, None] * frequencies[None, :]  # (B, dim/2)
-    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+__all__ = ["MLPGenerator", "MLPDiscriminator", "MLPDenoiser"]
 
 
 def _hidden_layers(
@@ -247,7 +224,8 @@ class MLPDenoiser(ModelMixin):
         batch_size = x_t.shape[0]
         t = self._check_timesteps(timestep, batch_size, x_t.device)
         labels = check_class_labels(class_labels, self.config.num_classes, batch_size, x_t.device)
-        emb = timestep_embedding(t, self.config.time_embedding_dim)  # (B, time_embedding_dim)
+        # [sin, cos] with ω_i = 10000^(−i/half) (Vaswani et al. 2017): freq_shift 0.
+        emb = sinusoidal_embedding(t, self.config.time_embedding_dim, freq_shift=0)  # (B, time_embedding_dim)
         if labels is not None:
             emb = emb + self.class_embedding(labels)
         h = self.hidden(torch.cat([x_t, emb.to(x_t.dtype)], dim=1))

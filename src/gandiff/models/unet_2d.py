@@ -26,6 +26,7 @@ from torch.nn import functional as F
 from ..configuration import check_choice, check_positive
 from ..registry import register
 from .embeddings import TimestepEmbedding, sinusoidal_embedding
+from .conditioning import check_class_labels
 from .modeling import ModelMixin
 from .resnet import ACTIVATIONS
 from .unet_blocks import DOWN_BLOCKS, MID_BLOCKS, UP_BLOCKS
@@ -410,17 +411,9 @@ class UNet2DModel(ModelMixin):
             )
 
     def _check_class_labels(self, class_labels, batch: int, device: torch.device) -> torch.Tensor:
-        num_classes = self.class_embedding.num_embeddings
-        if class_labels is None:
-            raise ValueError(f"this model is class-conditional: pass class_labels, integers in [0, {num_classes})")
-        labels = _per_sample(class_labels, batch, device, "class_labels")
-        if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
-            raise ValueError(f"class_labels must be integers, got dtype {labels.dtype}")
-        if bool(((labels < 0) | (labels >= num_classes)).any()):
-            raise ValueError(
-                f"class_labels must be in [0, {num_classes}) (num_class_embeds={num_classes}), got {labels.tolist()}"
-            )
-        return labels
+        if class_labels is not None:
+            class_labels = _per_sample(class_labels, batch, device, "class_labels")  # one label -> (B,)
+        return check_class_labels(class_labels, self.class_embedding.num_embeddings, batch, device)
 
 
 def _per_sample(value: torch.Tensor | int | float, batch: int, device: torch.device, name: str) -> torch.Tensor:
