@@ -36,6 +36,13 @@ SPACINGS = ["leading", "trailing", "linspace"]
 # fixed_large_log is left out: diffusers gives NaN (see the module docstring).
 DDPM_VARIANCE_TYPES = ["fixed_small", "fixed_small_log", "fixed_large", "learned", "learned_range"]
 PAIRS = [(DDPMScheduler, diffusers.DDPMScheduler), (DDIMScheduler, diffusers.DDIMScheduler)]
+# Every (ours, theirs, schedule) that diffusers can build; test_schedules.py checks the sigmoid
+# schedule, which diffusers' DDIM lacks, against its closed form.
+PAIRS_AND_SCHEDULES = [
+    (ours, theirs, schedule)
+    for ours, theirs in PAIRS
+    for schedule in (DDIM_SCHEDULES if theirs is diffusers.DDIMScheduler else SCHEDULES)
+]
 
 
 def seeded(seed: int) -> torch.Generator:
@@ -110,14 +117,11 @@ def test_configs_load_in_both_directions(ours, theirs):
 
 
 @pytest.mark.parametrize("rescale", [False, True])
-@pytest.mark.parametrize("schedule", SCHEDULES)
-@pytest.mark.parametrize("ours, theirs", PAIRS)
+@pytest.mark.parametrize("ours, theirs, schedule", PAIRS_AND_SCHEDULES)
 def test_tables_match(ours, theirs, schedule, rescale):
     """β and ᾱ equal diffusers' to float32 precision. diffusers' float32 cumprod drifts by up to
     ~1e-6 relative over 1000 steps; in its float32 zero-SNR rescale, β of the first steps (ratios
     of ᾱ near 1) and of the last steps (ratios of ᾱ near 0) lose a few more digits."""
-    if theirs is diffusers.DDIMScheduler and schedule not in DDIM_SCHEDULES:
-        pytest.skip("diffusers' DDIMScheduler has no sigmoid schedule")
     mine = ours(beta_schedule=schedule, rescale_betas_zero_snr=rescale)
     reference = theirs(beta_schedule=schedule, rescale_betas_zero_snr=rescale)
     tolerance = {"rtol": 1e-5, "atol": 1e-6} if rescale else {"rtol": 1e-6, "atol": 0}
@@ -249,13 +253,10 @@ def test_ddim_steps_match(schedule, prediction_type, spacing, num_inference_step
 # -- the forward process ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("schedule", SCHEDULES)
-@pytest.mark.parametrize("ours, theirs", PAIRS)
+@pytest.mark.parametrize("ours, theirs, schedule", PAIRS_AND_SCHEDULES)
 def test_add_noise_and_velocity_match(ours, theirs, schedule):
     """Against diffusers' own float32 tables. atol 1e-5: at t = 0 diffusers computes 1 − ᾱ_0 = 1e-4
     in float32, which keeps about 3 digits (the reason our tables are float64)."""
-    if theirs is diffusers.DDIMScheduler and schedule not in DDIM_SCHEDULES:
-        pytest.skip("diffusers' DDIMScheduler has no sigmoid schedule")
     mine, reference = ours(beta_schedule=schedule), theirs(beta_schedule=schedule)
     generator = seeded(0)
     x0, noise = torch.randn(2, 8, 3, 4, 4, generator=generator)
