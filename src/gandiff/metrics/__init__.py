@@ -1,4 +1,59 @@
-from .mode_coverage import ModeCoverage, mode_coverage
-from .sliced_wasserstein import sliced_wasserstein_distance
+"""Metrics: each a function over tensors, plus `evaluate_pipeline`, which samples a pipeline and
+reports the scores its data set supports, each beside the data's own floor.
 
-__all__ = ["ModeCoverage", "mode_coverage", "sliced_wasserstein_distance"]
+The Inception FID (`gandiff.metrics.inception_fid`, optional extra ``metrics``) and the
+evaluation (`gandiff.metrics.evaluate`) are imported on first use.
+"""
+
+import importlib
+
+from .class_coverage import ClassCoverage, class_coverage
+from .frechet_distance import (
+    frechet_distance,
+    frechet_distance_from_statistics,
+    gaussian_statistics,
+)
+from .histogram import kl_from_uniform
+from .mode_coverage import ModeCoverage, mode_coverage
+from .precision_recall import PrecisionRecall, precision_recall
+from .sliced_wasserstein import (
+    SlicedWasserstein,
+    sliced_wasserstein_distance,
+    sliced_wasserstein_with_floor,
+)
+
+# public name -> module that defines it, imported on first use (PEP 562)
+_LAZY = {
+    "DigitClassifier": "gandiff.metrics.digit_classifier",
+    "load_digit_classifier": "gandiff.metrics.digit_classifier",
+    "inception_fid": "gandiff.metrics.inception_fid",
+    "InceptionWeightsUnavailableError": "gandiff.metrics.inception_fid",
+    "evaluate_pipeline": "gandiff.metrics.evaluate",
+    "point_metrics": "gandiff.metrics.evaluate",
+    "digit_metrics": "gandiff.metrics.evaluate",
+}
+
+__all__ = [
+    *_LAZY,
+    "ClassCoverage",
+    "ModeCoverage",
+    "PrecisionRecall",
+    "SlicedWasserstein",
+    "class_coverage",
+    "frechet_distance",
+    "frechet_distance_from_statistics",
+    "gaussian_statistics",
+    "kl_from_uniform",
+    "mode_coverage",
+    "precision_recall",
+    "sliced_wasserstein_distance",
+    "sliced_wasserstein_with_floor",
+]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'gandiff.metrics' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

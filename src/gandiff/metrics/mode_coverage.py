@@ -7,10 +7,11 @@ evenly the captured modes are covered (0 when perfectly even).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
+
+from .histogram import kl_from_uniform
 
 __all__ = ["ModeCoverage", "mode_coverage"]
 
@@ -30,17 +31,10 @@ def mode_coverage(samples: torch.Tensor, centers: torch.Tensor, std: float, thre
     distances = torch.cdist(samples, centers)  # (N, K)
     nearest_distance, nearest_mode = distances.min(dim=1)
     high_quality = nearest_distance < threshold * std
-    counts = torch.bincount(nearest_mode[high_quality], minlength=len(centers)).double()
-    total = counts.sum().item()
-    if total == 0:
-        kl = math.inf
-    else:
-        p = counts / total
-        # KL(p || uniform) = Σ p_k log(p_k K), with 0 log 0 = 0
-        kl = torch.where(p > 0, p * torch.log(p * len(centers)), torch.zeros_like(p)).sum().item()
+    counts = torch.bincount(nearest_mode[high_quality], minlength=len(centers))
     return ModeCoverage(
         modes_captured=int((counts > 0).sum()),
         num_modes=len(centers),
         high_quality_fraction=high_quality.double().mean().item(),
-        kl_from_uniform=kl,
+        kl_from_uniform=kl_from_uniform(counts),
     )

@@ -1,0 +1,352 @@
+"""Evaluate a trained pipeline against its data set: every score beside the data's own floor.
+
+`evaluate_pipeline` draws N samples and picks the metrics the data set supports:
+
+==============================  ==================================================================
+data set                        metrics (model, and an independent data sample as the floor)
+==============================  ==================================================================
+ring8, grid25 (mixtures)        VEEGAN / PacGAN mode coverage (modes captured, high-quality
+                                fraction, KL of the mode histogram from uniform), sliced Wasserstein
+other 2-D sets                  sliced Wasserstein
+digits, mnist5k                 Fréchet distance of the shipped classifier's features, classes
+                                covered and KL of the predicted-class histogram from uniform,
+                                precision and recall (k = 3)
+any image set, inception=True   standard Inception FID (optional extra, downloaded weights)
+==============================  ==================================================================
+
+The floor is what real data scores under the same protocol and sample size: for points, a
+fresh sample of the data set; for digits, the held-out half of the classifier's split compared
+with the reference half, as the model's samples are. A model can at best reach the floor.
+`point_metrics` and `digit_metrics` score samples drawn elsewhere.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import math
+import os
+from typing import Any
+
+import torch
+
+from .class_coverage import class_coverage
+from .digit_classifier import (
+    CLASSIFIER_DATASETS,
+    classify,
+    load_digit_classifier,
+    reference_split,
+)
+from .frechet_distance import frechet_distance
+from .mode_coverage import mode_coverage
+from .precision_recall import precision_recall
+from .sliced_wasserstein import sliced_wasserstein_with_floor
+
+__all__ = ["evaluate_pipeline", "sample_pipeline", "point_metrics", "digit_metrics", "format_table"]
+
+# The VEEGAN / PacGAN protocol draws 2,500 samples.
+DEFAULT_NUM_POINTS = 2500
+SCHEDULERS = {"ddpm": "DDPMScheduler", "ddim": "DDIMScheduler"}
+# Seeds of the fresh data samples that points are compared with (the training set is drawn with seed 0).
+_REFERENCE_SEED, _INDEPENDENT_SEED = 1001, 1002
+
+
+def _row(label: str, model: float | int, data: float | int) -> dict[str, Any]:
+    return {"label": label, "model": model, "data": data}
+
+
+# -- metrics of samples -------------------------------------------------------------------------
+
+
+def point_metrics(samples: torch.Tensor, dataset: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Scores of 2-D `samples` (N, 2) against the built-in point set `dataset`.
+
+    Returns:
+        ``({key: {"label", "model", "data"}}, details)``: mode coverage (mixtures only) and the
+        sliced Wasserstein distance to a fresh data sample of N points, each beside the score
+        of another fresh data sample of N points; details holds those sizes.
+    """
+    from ..data import load_dataset
+
+    samples = torch.as_tensor(samples).detach().float().cpu()
+    reference = load_dataset(dataset, num_samples=len(samples), seed=_REFERENCE_SEED)
+    if reference.kind != "points":
+        raise ValueError(f"{dataset!r} is an image data set; use digit_metrics")
+    independent = load_dataset(dataset, num_samples=len(samples), seed=_INDEPENDENT_SEED).points
+    rows = {}
+    mixture = reference.mixture
+    if mixture is not None:
+        model = mode_coverage(samples, mixture.centers, mixture.std)
+        data = mode_coverage(independent, mixture.centers, mixture.std)
+        rows["modes_captured"] = _row(
+            f"modes captured (of {model.num_modes})", model.modes_captured, data.modes_captured
+        )
+        rows["high_quality_fraction"] = _row(
+            "high-quality fraction (< 3σ)", model.high_quality_fraction, data.high_quality_fraction
+        )
+        rows["mode_kl"] = _row("KL(mode histogram ‖ uniform)", model.kl_from_uniform, data.kl_from_uniform)
+    distance = sliced_wasserstein_with_floor(samples, reference.points, independent)
+    rows["sliced_wasserstein"] = _row("sliced Wasserstein-2 to fresh data", distance.distance, distance.floor)
+    return rows, {"reference_size": len(samples), "floor_size": len(samples)}
+
+
+def digit_metrics(
+    images: torch.Tensor, dataset: str, seed: int = 0, inception: bool = False
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Scores of generated `images` (N, C, H, W) in [-1, 1] against `dataset`.
+
+    The data set is loaded at the images' resolution, so real and generated images take the
+    same path to the classifier (resized to its resolution when needed). The model's samples
+    and the floor's held-out images are both compared with the reference half; the floor uses
+    min(N, held-out size) held-out images, so it has at most the model's sampling noise.
+
+    Args:
+        images: generated images in [-1, 1] (the data sets' range; a pipeline's ``"pt"``
+            output x in [0, 1] is ``2 x − 1``).
+        dataset: "digits" or "mnist5k" for the classifier metrics; any image set when only
+            `inception` is wanted.
+        seed: chooses the held-out subset when N is smaller than the held-out half.
+        inception: add the standard Inception FID (needs ``gandiff[metrics]`` and its weights).
+
+    Returns:
+        ``({key: {"label", "model", "data"}}, details)``, details holding the sizes and the
+        classifier's accuracy on the held-out half.
+    """
+    images = torch.as_tensor(images).detach().float().cpu()
+    if images.ndim != 4:
+        raise ValueError(f"images must be (N, C, H, W), got shape {tuple(images.shape)}")
+    if dataset not in CLASSIFIER_DATASETS and not inception:
+        raise ValueError(
+            f"gandiff has no offline classifier for {dataset!r} (only for {', '.join(CLASSIFIER_DATASETS)}); "
+            "pass inception=True for the standard FID (needs gandiff[metrics] and the Inception weights)"
+        )
+    real, labels = _real_images(dataset, images.shape[-1])
+    reference, held_out = reference_split(labels)
+    if len(images) < len(held_out):
+        chosen = torch.randperm(len(held_out), generator=torch.Generator().manual_seed(seed))[: len(images)]
+        floor_subset = held_out[chosen.sort().values]
+    else:
+        floor_subset = held_out
+    details: dict[str, Any] = {"reference_size": len(reference), "floor_size": len(floor_subset)}
+    rows = {}
+    if dataset in CLASSIFIER_DATASETS:
+        classifier = load_digit_classifier(dataset)
+        real_features, real_predicted = _real_classified(dataset, images.shape[-1])
+        features, predicted = classify(classifier, images)
+        reference_features, floor_features = real_features[reference], real_features[floor_subset]
+        details["classifier_held_out_accuracy"] = (real_predicted[held_out] == labels[held_out]).double().mean().item()
+        rows["frechet_distance"] = _row(
+            "Fréchet distance (classifier features)",
+            frechet_distance(features, reference_features),
+            frechet_distance(floor_features, reference_features),
+        )
+        num_classes = classifier.config.num_classes
+        model, floor = class_coverage(predicted, num_classes), class_coverage(real_predicted[floor_subset], num_classes)
+        rows["classes_covered"] = _row(
+            f"classes covered (of {num_classes})", model.classes_covered, floor.classes_covered
+        )
+        rows["class_kl"] = _row("KL(class histogram ‖ uniform)", model.kl_from_uniform, floor.kl_from_uniform)
+        model = precision_recall(reference_features, features)
+        floor = precision_recall(reference_features, floor_features)
+        rows["precision"] = _row("precision (k = 3)", model.precision, floor.precision)
+        rows["recall"] = _row("recall (k = 3)", model.recall, floor.recall)
+    if inception:
+        from .inception_fid import inception_fid
+
+        rows["inception_fid"] = _row(
+            "FID (Inception-v3)",
+            inception_fid(real[reference], images),
+            inception_fid(real[reference], real[floor_subset]),
+        )
+    return rows, details
+
+
+@functools.cache
+def _real_images(dataset: str, resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """All images (M, C, R, R) in [-1, 1] and labels (M,) of an image set, loaded once per process."""
+    from ..data import load_dataset
+
+    data = load_dataset(dataset, resolution=resolution)
+    if data.kind != "image":
+        raise ValueError(f"{dataset!r} is a 2-D point set; use point_metrics")
+    images = torch.stack([data[i]["sample"] for i in range(len(data))])
+    return images, torch.stack([data[i]["label"] for i in range(len(data))])
+
+
+@functools.cache
+def _real_classified(dataset: str, resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Classifier features and predictions of `_real_images`, computed once per process."""
+    return classify(load_digit_classifier(dataset), _real_images(dataset, resolution)[0])
+
+
+# -- sampling -------------------------------------------------------------------------------------
+
+
+def _network(pipeline) -> torch.nn.Module:
+    return pipeline.network if hasattr(pipeline, "network") else pipeline.generator
+
+
+@torch.no_grad()
+def sample_pipeline(
+    pipeline,
+    num_samples: int,
+    *,
+    num_inference_steps: int | None = None,
+    eta: float | None = None,
+    batch_size: int = 500,
+    seed: int = 0,
+) -> torch.Tensor:
+    """`num_samples` samples of `pipeline` in model space: points as they are, images in [-1, 1].
+
+    Drawn in batches from one generator seeded with `seed`; a class-conditional network gets
+    the labels 0, 1, 2, ... in turn, so every class is asked for equally often.
+    """
+    config = _network(pipeline).config
+    num_classes = config.get("num_classes") or config.get("num_class_embeds")
+    options: dict[str, Any] = {}
+    if hasattr(pipeline, "scheduler"):
+        options["num_inference_steps"] = num_inference_steps or pipeline.scheduler.config.num_train_timesteps
+        if eta is not None:
+            options["eta"] = eta
+    elif num_inference_steps is not None or eta is not None:
+        raise ValueError(
+            f"{type(pipeline).__name__} samples in one step; num_inference_steps and eta are for diffusion"
+        )
+    generator = torch.Generator(pipeline.device).manual_seed(seed)
+    labels = torch.arange(num_samples) % num_classes if num_classes else None
+    batches = []
+    for start in range(0, num_samples, batch_size):
+        size = min(batch_size, num_samples - start)
+        batch_labels = None if labels is None else labels[start:start + size]
+        out = pipeline(batch_size=size, generator=generator, class_labels=batch_labels, output_type="pt", **options)
+        batches.append(out.points if hasattr(out, "points") else out.images * 2 - 1)
+    return torch.cat(batches)
+
+
+# -- the whole evaluation -------------------------------------------------------------------------
+
+
+def evaluate_pipeline(
+    pipeline,
+    dataset: str,
+    num_samples: int | None = None,
+    *,
+    scheduler: str | None = None,
+    num_inference_steps: int | None = None,
+    eta: float | None = None,
+    batch_size: int = 500,
+    seed: int = 0,
+    inception: bool = False,
+    json_path: str | os.PathLike | None = None,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """Sample `pipeline` and score the samples against `dataset` (see the module docstring).
+
+    Args:
+        pipeline: a `Pipeline`, or the folder (a run's output folder or a pipeline folder) or
+            Hub repo id to load one from.
+        dataset: the built-in data set the model was trained on.
+        num_samples: how many samples (default: 2,500 for points, as VEEGAN and PacGAN; the
+            held-out half's size for images: 896 for digits, 2,500 for mnist5k).
+        scheduler: "ddpm" or "ddim" to sample a diffusion pipeline with that scheduler (made
+            from its own scheduler's config); the given pipeline is not changed.
+        num_inference_steps: reverse steps of a diffusion pipeline (default: the scheduler's T).
+        eta: DDIM's η.
+        batch_size: samples per pipeline call.
+        seed: seeds the sampling.
+        inception: add the standard Inception FID for images (``gandiff[metrics]``).
+        json_path: write the result there as JSON.
+        verbose: print the result as a markdown table.
+
+    Returns:
+        ``{"pipeline", "dataset", "num_samples", "scheduler", "num_inference_steps", "eta",
+        "seed", "details", "metrics": {key: {"label", "model", "data"}}}``, "data" being the floor.
+    """
+    from ..data import POINT_SETS
+
+    name = str(pipeline) if isinstance(pipeline, (str, os.PathLike)) else type(pipeline).__name__
+    pipeline = _load(pipeline, scheduler)
+    kind = "points" if dataset in POINT_SETS else "image"
+    diffusion = hasattr(pipeline, "scheduler")
+    if diffusion and num_inference_steps is None:
+        num_inference_steps = pipeline.scheduler.config.num_train_timesteps
+    if num_samples is None and kind == "points":
+        num_samples = DEFAULT_NUM_POINTS
+    elif num_samples is None:
+        num_samples = _held_out_size(dataset, resolution=_network(pipeline).sample_shape[-1])
+    samples = sample_pipeline(
+        pipeline, num_samples, num_inference_steps=num_inference_steps, eta=eta, batch_size=batch_size, seed=seed
+    )
+    if kind == "points":
+        rows, details = point_metrics(samples, dataset)
+    else:
+        rows, details = digit_metrics(samples, dataset, seed=seed, inception=inception)
+    result = {
+        "pipeline": name,
+        "dataset": dataset,
+        "num_samples": num_samples,
+        "scheduler": type(pipeline.scheduler).__name__ if diffusion else None,
+        "num_inference_steps": num_inference_steps,
+        "eta": eta,
+        "seed": seed,
+        "details": details,
+        "metrics": rows,
+    }
+    if verbose:
+        print(format_table(result))
+    if json_path is not None:
+        from ..saving import write_text_atomic
+
+        write_text_atomic(json_path, json.dumps(_finite(result), indent=2, ensure_ascii=False) + "\n")
+    return result
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The metrics of `evaluate_pipeline`'s result as a markdown table, model beside floor."""
+    sampler = f", {result['scheduler']} {result['num_inference_steps']} steps" if result.get("scheduler") else ""
+    lines = [
+        f"{result['pipeline']} on {result['dataset']}: {result['num_samples']} samples{sampler}, seed {result['seed']}",
+        "",
+        "| metric | model | data (floor) |",
+        "|---|---|---|",
+    ]
+    for row in result["metrics"].values():
+        lines.append(f"| {row['label']} | {_number(row['model'])} | {_number(row['data'])} |")
+    return "\n".join(lines)
+
+
+def _number(value: float | int) -> str:
+    return str(value) if isinstance(value, int) else f"{value:.4g}"
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no inf or nan: write them as strings."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def _held_out_size(dataset: str, resolution: int) -> int:
+    return len(reference_split(_real_images(dataset, resolution)[1])[1])
+
+
+def _load(pipeline, scheduler: str | None):
+    """A pipeline object from a pipeline or a path, with its scheduler swapped when asked."""
+    from ..pipelines.pipeline import Pipeline
+    from ..registry import lookup
+    from ..training.output import find_pipeline_folder
+
+    if isinstance(pipeline, (str, os.PathLike)):
+        pipeline = Pipeline.from_pretrained(find_pipeline_folder(pipeline))
+    if scheduler is None:
+        return pipeline
+    if scheduler not in SCHEDULERS:
+        raise ValueError(f"unknown scheduler {scheduler!r}; choose one of: {', '.join(SCHEDULERS)}")
+    if not hasattr(pipeline, "scheduler"):
+        raise ValueError(f"{type(pipeline).__name__} has no scheduler to swap")
+    swapped = copy.copy(pipeline)  # the same components and settings; only the copy's scheduler changes
+    swapped.scheduler = lookup("scheduler", SCHEDULERS[scheduler]).from_config(pipeline.scheduler.config)
+    return swapped
