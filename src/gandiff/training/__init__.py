@@ -1,3 +1,11 @@
+"""Training: GAN losses and regularizers, and the diffusion and GAN trainers.
+
+The losses are imported at once (they need only torch); the trainers, which import
+accelerate, on first use (PEP 562), so ``from gandiff.training import get_gan_loss`` stays light.
+"""
+
+import importlib
+
 from .losses import (
     GAN_LOSSES,
     GANLoss,
@@ -16,7 +24,18 @@ from .losses import (
     r1_penalty,
 )
 
+# public name -> module that defines it, imported on first use
+_LAZY = {
+    "DiffusionTrainer": "gandiff.training.diffusion",
+    "DiffusionTrainingConfig": "gandiff.training.diffusion",
+    "GANTrainer": "gandiff.training.gan",
+    "GANTrainingConfig": "gandiff.training.gan",
+    "TrainingConfig": "gandiff.training.common",
+    "NonFiniteLossError": "gandiff.training.common",
+}
+
 __all__ = [
+    *_LAZY,
     "GAN_LOSSES",
     "GANLoss",
     "clip_weights_",
@@ -33,3 +52,11 @@ __all__ = [
     "gradient_penalty",
     "r1_penalty",
 ]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'gandiff.training' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,364 @@
+"""Train a DDPM: Ho et al. 2020, Algorithm 1, on `accelerate`.
+
+    repeat
+        x_0 ~ q(x_0)                          a batch of data
+        t ~ Uniform({0, ..., T − 1})          (the paper counts 1..T)
+        ε ~ N(0, I)
+        x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε        scheduler.add_noise, eq. 4
+        gradient step on ‖target − f_θ(x_t, t)‖²
+    until the step budget is spent
+
+The target is what the scheduler's ``prediction_type`` says the network predicts: ε (Ho et
+al.'s L_simple), x_0 (``"sample"``), or v = √ᾱ_t ε − √(1 − ᾱ_t) x_0 (``"v_prediction"``,
+Salimans & Ho 2022). With ``snr_gamma`` each sample's loss is weighted by min-SNR-γ (Hang et
+al. 2023), which stops the many easy low-noise timesteps from dominating the gradient.
+
+The network is a `UNet2DModel` for images and an `MLPDenoiser` for 2-D points (whose scheduler
+never clips x̂_0: clipping to [-1, 1] destroys unbounded data). The result is a `DDPMPipeline`
+of the EMA weights and the training `DDPMScheduler`, saved under ``<output_dir>/pipeline``.
+
+`DiffusionTrainer.train` shows every phase of a step; checkpoints, logs and pictures are in
+`checkpoints`, `logger` and `plots`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..configuration import check_choice
+from ..models.mlp import MLPDenoiser
+from ..models.unet_2d import UNet2DModel
+from ..pipelines.ddpm import DDPMPipeline
+from ..schedulers.ddim import DDIMScheduler
+from ..schedulers.ddpm import DDPMScheduler
+from ..schedulers.scheduling_utils import PREDICTION_TYPES
+from .checkpoints import find_checkpoint, load_checkpoint, save_checkpoint
+from .common import (
+    TrainingConfig,
+    autocast,
+    backward,
+    check_finite,
+    check_output_dir,
+    clip_grad_norm,
+    evaluating,
+    load_training_data,
+    make_accelerator,
+    make_adam,
+    make_batches,
+    make_ema,
+    num_classes_for,
+    samples_path,
+    seed_everything,
+    start_run,
+    warmup_lr_scheduler,
+    warn_changed_settings,
+)
+from .logger import RunLogger, read_log
+from .output import mode_coverage_metrics, save_run_output
+from .plots import image_grid, loss_curve, scatter_plot
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DiffusionTrainingConfig", "DiffusionTrainer", "UNET_PRESETS", "DENOISER_PRESETS", "build_denoiser"]
+
+# Fixed variances only: a learned variance needs Nichol & Dhariwal's hybrid loss (L_vlb).
+VARIANCE_TYPES = ("fixed_small", "fixed_large", "fixed_small_log", "fixed_large_log")
+BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "cosine", "sigmoid")
+
+# U-Net sizes. Attention only at the lowest resolution: on a CPU it costs more than it gives
+# at small sizes. "base" is the "small U-Net" of REFERENCES.md (17.2M parameters).
+UNET_PRESETS = {
+    "tiny": {"block_out_channels": (32, 64), "layers_per_block": 1, "attention": (), "norm_num_groups": 8},
+    "small": {"block_out_channels": (32, 64, 64), "layers_per_block": 1, "attention": (2,), "norm_num_groups": 8},
+    "base": {"block_out_channels": (64, 128, 128, 256), "layers_per_block": 2, "attention": (2,), "norm_num_groups": 32},
+}
+DENOISER_PRESETS = {
+    "tiny": {"hidden_dim": 64, "num_layers": 2},
+    "small": {"hidden_dim": 128, "num_layers": 3},
+    "base": {"hidden_dim": 256, "num_layers": 4},
+}
+
+
+@dataclass
+class DiffusionTrainingConfig(TrainingConfig):
+    """Settings of a diffusion run: `TrainingConfig`'s, the noise schedule, and the objective.
+
+    Args (beyond `TrainingConfig`'s):
+        num_train_timesteps: T.
+        beta_schedule: ``"linear"`` (Ho et al.), ``"squaredcos_cap_v2"`` / ``"cosine"``
+            (Nichol & Dhariwal 2021), ``"scaled_linear"`` or ``"sigmoid"``.
+        variance_type: σ_t² of the reverse process: ``"fixed_small"`` (β̃_t) or ``"fixed_large"`` (β_t).
+        prediction_type: what the network learns to predict: ``"epsilon"``, ``"sample"`` or ``"v_prediction"``.
+        snr_gamma: γ of min-SNR weighting (Hang et al. 2023 use 5); None for the plain loss.
+        num_inference_steps: DDIM steps for the sample grids and final metrics.
+        learning_rate: Adam's learning rate (2e-4, Ho et al.).
+        max_grad_norm: gradient clipping (1.0, Ho et al.'s code).
+    """
+
+    learning_rate: float | None = 2e-4
+    max_grad_norm: float | None = 1.0
+    num_train_timesteps: int = 1000
+    beta_schedule: str = "linear"
+    variance_type: str = "fixed_small"
+    prediction_type: str = "epsilon"
+    snr_gamma: float | None = None
+    num_inference_steps: int = 50
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.learning_rate is None:
+            self.learning_rate = 2e-4
+        check_choice("beta_schedule", self.beta_schedule, BETA_SCHEDULES)
+        check_choice("variance_type", self.variance_type, VARIANCE_TYPES)
+        check_choice("prediction_type", self.prediction_type, PREDICTION_TYPES)
+        if self.snr_gamma is not None and not self.snr_gamma > 0:
+            raise ValueError(f"snr_gamma must be > 0 (Hang et al. use 5), or None for no weighting; got {self.snr_gamma!r}")
+        if not 0 < self.num_inference_steps <= self.num_train_timesteps:
+            raise ValueError(f"num_inference_steps must lie in [1, {self.num_train_timesteps}], got {self.num_inference_steps}")
+
+
+def build_denoiser(config: DiffusionTrainingConfig, dataset) -> torch.nn.Module:
+    """The network for the data: a U-Net for images, an MLP for points, sized by `config.model_size`."""
+    num_classes = num_classes_for(config, dataset)
+    if dataset.kind == "points":
+        return MLPDenoiser(
+            data_dim=dataset.sample_shape[0],
+            num_train_timesteps=config.num_train_timesteps,
+            num_classes=num_classes,
+            **DENOISER_PRESETS[config.model_size],
+        )
+    channels, height, width = dataset.sample_shape
+    preset = UNET_PRESETS[config.model_size]
+    levels = len(preset["block_out_channels"])
+    if height % 2 ** (levels - 1) or width % 2 ** (levels - 1):
+        raise ValueError(
+            f"model_size={config.model_size!r} halves the resolution {levels - 1} times, so images must be multiples of "
+            f"{2 ** (levels - 1)} pixels; the data is {height}×{width}. Choose another resolution or model size."
+        )
+    attention = preset["attention"]
+    return UNet2DModel(
+        sample_size=(height, width) if height != width else height,
+        in_channels=channels,
+        out_channels=channels,
+        block_out_channels=preset["block_out_channels"],
+        layers_per_block=preset["layers_per_block"],
+        down_block_types=tuple("AttnDownBlock2D" if i in attention else "DownBlock2D" for i in range(levels)),
+        up_block_types=tuple("AttnUpBlock2D" if levels - 1 - i in attention else "UpBlock2D" for i in range(levels)),
+        norm_num_groups=preset["norm_num_groups"],
+        attention_head_dim=None,
+        num_class_embeds=num_classes,
+        num_train_timesteps=config.num_train_timesteps,
+    )
+
+
+class DiffusionTrainer:
+    """Trains a denoiser on a data set and returns a `DDPMPipeline`.
+
+    ``DiffusionTrainer(config).train()`` runs the whole thing: ``__init__`` builds (1) the
+    accelerator, (2) the data, (3) the network, schedule and EMA, (4) the optimizer, and (5)
+    resumes from a checkpoint when asked; ``train`` runs the steps and saves the result.
+
+    Args:
+        config: the run's settings.
+        dataset: a data set to use instead of loading ``config.dataset`` (items
+            ``{"sample", "label"}``, attributes ``kind``, ``sample_shape``, ``num_classes``).
+    """
+
+    def __init__(self, config: DiffusionTrainingConfig, dataset=None):
+        self.config = config
+        # 1. Accelerator. Nothing is written until the data and the output folder are checked.
+        self.accelerator = accelerator = make_accelerator(config)
+        resume_from = find_checkpoint(config.output_dir, config.resume_from_checkpoint)
+        check_output_dir(config.output_dir, resuming=resume_from is not None)
+
+        # 2. Data.
+        self.dataset = dataset if dataset is not None else load_training_data(config)
+        self.is_points = self.dataset.kind == "points"
+        self.num_classes = num_classes_for(config, self.dataset)
+
+        # 3. Network (the same initial weights on every process), noise schedule, EMA.
+        seed_everything(config.seed)
+        self.network = build_denoiser(config, self.dataset)
+        self.noise_scheduler = DDPMScheduler(
+            num_train_timesteps=config.num_train_timesteps,
+            beta_schedule=config.beta_schedule,
+            variance_type=config.variance_type,
+            prediction_type=config.prediction_type,
+            clip_sample=not self.is_points,  # x̂_0 ∈ [-1, 1] holds for images only
+        )
+        self.ema = make_ema(self.network, config.ema_decay)
+
+        # 4. Optimizer (Adam, as Ho et al.) and learning-rate warm-up.
+        optimizer = make_adam(self.network.parameters(), config.learning_rate)
+        self.lr_scheduler = warmup_lr_scheduler(optimizer, config.lr_warmup_steps)
+        self.model, self.optimizer = accelerator.prepare(self.network, optimizer)
+        if self.ema is not None:
+            self.ema.to(accelerator.device)
+
+        # 5. This process's random draws (t, ε), and where the run stands.
+        seed_everything(config.seed + accelerator.process_index)  # dropout differs per process
+        self.rng = torch.Generator(accelerator.device).manual_seed(config.seed + 7919 * accelerator.process_index)
+        self.step, self.batches_taken, self.last_checkpoint = 0, 0, None
+        if resume_from is not None:
+            self._resume(resume_from)
+        else:
+            start_run(accelerator, config)
+
+    # -- the objective ----------------------------------------------------------------------
+
+    def loss(self, x0: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """Algorithm 1's loss on one batch x_0: draw t and ε, noise, predict, regress (fp32)."""
+        scheduler, batch_size = self.noise_scheduler, x0.shape[0]
+        t = torch.randint(scheduler.config.num_train_timesteps, (batch_size,), generator=self.rng, device=x0.device)
+        noise = torch.randn(x0.shape, generator=self.rng, device=x0.device)
+        x_t = scheduler.add_noise(x0, noise, t)
+        if self.config.prediction_type == "epsilon":
+            target = noise
+        elif self.config.prediction_type == "sample":
+            target = x0
+        else:
+            target = scheduler.get_velocity(x0, noise, t)
+        with autocast(self.accelerator):
+            prediction = self.model(x_t, t, class_labels=labels)
+        per_sample = F.mse_loss(prediction.float(), target.float(), reduction="none").flatten(1).mean(dim=1)  # (B,)
+        if self.config.snr_gamma is not None:
+            per_sample = per_sample * self.min_snr_weight(t)
+        return per_sample.mean()
+
+    def min_snr_weight(self, t: torch.Tensor) -> torch.Tensor:
+        """Min-SNR-γ weight of each timestep (Hang et al. 2023, eq. 9 and its ε / v forms).
+
+        With SNR(t) = ᾱ_t / (1 − ᾱ_t), the weight on the x_0 loss is min(SNR, γ); the ε and v
+        losses are SNR and SNR + 1 times the x_0 loss, so their weights divide by those.
+        """
+        alpha_bar = self.noise_scheduler.alphas_cumprod.to(t.device)[t]  # float64 table, read only
+        snr = alpha_bar / (1 - alpha_bar)
+        clipped = snr.clamp(max=self.config.snr_gamma)
+        divisor = {"epsilon": snr, "sample": torch.ones_like(snr), "v_prediction": snr + 1}[self.config.prediction_type]
+        return (clipped / divisor).float()
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def train(self) -> DDPMPipeline:
+        """Run from the current step to ``max_steps``; save and return the pipeline."""
+        config, accelerator = self.config, self.accelerator
+        accumulation = config.gradient_accumulation_steps
+        batches = make_batches(self.dataset, config, accelerator, start=self.batches_taken)
+        samples_per_step = config.batch_size * accumulation * accelerator.num_processes
+        log = RunLogger(accelerator, config.output_dir, config.to_dict(), self.step, config.max_steps,
+                        samples_per_step, unit="pts" if self.is_points else "img")
+        self.model.train()
+        while self.step < config.max_steps:
+            # Forward and backward on each micro-batch; gradients are averaged over processes
+            # once, on the last micro-batch (no_sync skips the all-reduce before it).
+            loss_sum = 0.0
+            for micro_step in range(accumulation):
+                batch = next(batches)
+                self.batches_taken += 1
+                labels = batch["label"] if self.num_classes else None
+                last = micro_step == accumulation - 1
+                with contextlib.nullcontext() if last else accelerator.no_sync(self.model):
+                    loss = self.loss(batch["sample"], labels)
+                    loss_mean = accelerator.reduce(loss.detach(), "mean")  # the same on every process
+                    check_finite(self.step + 1, {"loss": loss_mean}, self.last_checkpoint)
+                    backward(accelerator, loss / accumulation)
+                loss_sum += loss_mean.item() / accumulation
+
+            # Clip, update, average.
+            logging_now = (self.step + 1) % config.log_every == 0 or self.step + 1 == config.max_steps
+            grad_norm = None
+            if config.max_grad_norm is not None or logging_now:
+                grad_norm = clip_grad_norm(accelerator, self.model, self.optimizer, config.max_grad_norm)
+            self.optimizer.step()
+            self.lr_scheduler.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            if self.ema is not None:
+                self.ema.update_parameters(self.network)
+            self.step += 1
+            log.update()
+
+            # Feedback and checkpoints.
+            if logging_now:
+                log.log(self.step, {"loss": loss_sum, "lr": self.lr_scheduler.get_last_lr()[0],
+                                    "grad_norm": float(grad_norm)})
+            if config.sample_every and self.step % config.sample_every == 0 and accelerator.is_main_process:
+                self.sample_picture().save(samples_path(config, self.step))
+            if self.step % config.checkpoint_every == 0 or self.step == config.max_steps:
+                self.save_checkpoint()
+
+        pipeline = self.pipeline()
+        if accelerator.is_main_process:
+            self._save_output(pipeline)
+        log.close()
+        return pipeline
+
+    # -- results ----------------------------------------------------------------------------
+
+    def pipeline(self, scheduler=None) -> DDPMPipeline:
+        """A pipeline of the sampling weights (the EMA's by default) and the training scheduler."""
+        network = self.ema.module if self.ema is not None else self.network
+        scheduler = scheduler or self.noise_scheduler
+        if self.is_points:
+            return DDPMPipeline(denoiser=network, scheduler=scheduler)
+        return DDPMPipeline(unet=network, scheduler=scheduler)
+
+    @torch.no_grad()
+    def sample(self, num_samples: int, seed: int = 0) -> torch.Tensor:
+        """`num_samples` samples with DDIM (``num_inference_steps``), images in [0, 1], points as they are."""
+        pipeline = self.pipeline(DDIMScheduler.from_config(self.noise_scheduler.config))
+        pipeline.set_progress_bar_config(disable=True)
+        labels = torch.arange(num_samples) % self.num_classes if self.num_classes else None
+        generator = torch.Generator(self.accelerator.device).manual_seed(seed)
+        with evaluating(pipeline.network):
+            out = pipeline(batch_size=num_samples, generator=generator, class_labels=labels,
+                           num_inference_steps=self.config.num_inference_steps, output_type="pt")
+        return out.points if self.is_points else out.images
+
+    def sample_picture(self):
+        """A grid of samples (images) or a scatter plot of samples over the data (points)."""
+        if self.is_points:
+            data = torch.stack([self.dataset[i]["sample"] for i in range(min(len(self.dataset), 2000))])
+            return scatter_plot(self.sample(1000), data, title=f"step {self.step}")
+        return image_grid(self.sample(self.config.num_sample_images))
+
+    def _state(self) -> dict:
+        """What a checkpoint holds besides the step, the data position and the config."""
+        return {
+            "modules": {"model": self.network} | ({"ema": self.ema} if self.ema is not None else {}),
+            "optimizers": {"model": self.optimizer},
+            "lr_schedulers": {"model": self.lr_scheduler},
+            "rng": self.rng,
+        }
+
+    def save_checkpoint(self) -> Path:
+        self.last_checkpoint = save_checkpoint(
+            self.accelerator, self.config.output_dir, self.step, **self._state(),
+            total_limit=self.config.checkpoints_total_limit,
+            trainer_state={"batches_taken": self.batches_taken, "num_processes": self.accelerator.num_processes,
+                           "config": self.config.to_dict()},
+        )
+        return self.last_checkpoint
+
+    def _resume(self, path: Path) -> None:
+        state = load_checkpoint(path, **self._state(), process_index=self.accelerator.process_index,
+                                num_processes=self.accelerator.num_processes)
+        self.step, self.batches_taken, self.last_checkpoint = state["step"], state["batches_taken"], path
+        warn_changed_settings(self.config, state["config"], path)
+        logger.info("resumed from %s at step %d", path, self.step)
+
+    def _save_output(self, pipeline: DDPMPipeline) -> None:
+        config = self.config
+        records = read_log(config.output_dir)
+        metrics = {"steps": self.step, "final loss": records[-1]["loss"] if records else float("nan")}
+        if self.is_points and getattr(self.dataset, "mixture", None) is not None:
+            metrics |= mode_coverage_metrics(self.sample(2500, seed=1), self.dataset.mixture)
+        loss_curve(records, [["loss"], ["grad_norm"]]).save(Path(config.output_dir) / "loss_curve.png")
+        folder = save_run_output(pipeline, config, metrics, self.sample_picture())
+        if config.push_to_hub:
+            pipeline.push_to_hub(config.hub_model_id, metrics=metrics, sample_grid=folder / "samples.png")

@@ -1,0 +1,424 @@
+"""Train a GAN: Goodfellow et al. 2014, Algorithm 1, on `accelerate`.
+
+    for each training step
+        for k = 1 .. d_steps                                    (k in the paper)
+            x ~ p_data, z ~ N(0, I)
+            update D by descending its loss on (D(x), D(G(z)))  (+ regularizer)
+        z ~ N(0, I)
+        update G by descending its loss on D(G(z))
+
+The losses are named pairs from `gandiff.training.losses.GAN_LOSSES` (``minimax``,
+``non_saturating``, ``wasserstein``, ``hinge``, ``least_squares``); the regularizer keeps a
+Wasserstein critic Lipschitz or stabilizes D: ``clip`` (weight clipping, Arjovsky et al. 2017),
+``gp`` (gradient penalty, Gulrajani et al. 2017) or ``r1`` (Mescheder et al. 2018). Optimizer
+defaults follow the papers:
+
+    DCGAN (Radford et al. 2016)      Adam 2e-4, betas (0.5, 0.999), 1 D step per G step
+    WGAN, clip (Arjovsky et al.)     RMSProp 5e-5, 5 critic steps, c = 0.01
+    WGAN-GP (Gulrajani et al.)       Adam 1e-4, betas (0, 0.9), 5 critic steps, λ = 10
+
+Images use `DCGANGenerator` / `DCGANDiscriminator` (a critic without batch norm under ``gp`` or
+``r1``, whose penalties are per sample); 2-D points use the MLPs. Logged besides the losses:
+D(x) and D(G(z)) (probabilities for the logit losses, raw scores otherwise) and the gradient
+norms of both networks — the signals of a discriminator that wins (vanishing generator
+gradients) or of collapse. The result is a `GANPipeline` of the EMA generator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..configuration import check_choice
+from ..models.dcgan import SUPPORTED_RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
+from ..models.mlp import MLPDiscriminator, MLPGenerator
+from ..pipelines.gan import GANPipeline
+from .checkpoints import find_checkpoint, load_checkpoint, save_checkpoint
+from .common import (
+    TrainingConfig,
+    autocast,
+    backward,
+    check_finite,
+    check_output_dir,
+    clip_grad_norm,
+    evaluating,
+    load_training_data,
+    make_accelerator,
+    make_adam,
+    make_batches,
+    make_ema,
+    num_classes_for,
+    samples_path,
+    seed_everything,
+    start_run,
+    warmup_lr_scheduler,
+    warn_changed_settings,
+)
+from .logger import RunLogger, read_log
+from .losses import GAN_LOSSES, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty
+from .output import mode_coverage_metrics, save_run_output
+from .plots import image_grid, loss_curve, scatter_plot
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["GANTrainingConfig", "GANTrainer", "GAN_PRESETS", "build_gan"]
+
+REGULARIZERS = ("none", "clip", "gp", "r1")
+OPTIMIZERS = ("adam", "rmsprop")
+# Losses whose discriminator outputs a logit l, so D = σ(l) is a probability.
+_LOGIT_LOSSES = ("minimax", "non_saturating")
+
+# regularizer -> the paper's optimizer settings (see the module docstring)
+_PAPER_DEFAULTS = {
+    "clip": {"optimizer": "rmsprop", "learning_rate": 5e-5, "adam_betas": None, "d_steps": 5},
+    "gp": {"optimizer": "adam", "learning_rate": 1e-4, "adam_betas": (0.0, 0.9), "d_steps": 5},
+    "none": {"optimizer": "adam", "learning_rate": 2e-4, "adam_betas": (0.5, 0.999), "d_steps": 1},
+    "r1": {"optimizer": "adam", "learning_rate": 2e-4, "adam_betas": (0.5, 0.999), "d_steps": 1},
+}
+
+# Model sizes: DCGAN base channels (64 is Radford et al.'s), MLP width and depth.
+GAN_PRESETS = {
+    "tiny": {"base_channels": 16, "hidden_dim": 64, "num_layers": 2},
+    "small": {"base_channels": 32, "hidden_dim": 128, "num_layers": 3},
+    "base": {"base_channels": 64, "hidden_dim": 256, "num_layers": 4},
+}
+
+
+@dataclass
+class GANTrainingConfig(TrainingConfig):
+    """Settings of a GAN run: `TrainingConfig`'s, the loss, the regularizer and the game's rhythm.
+
+    Settings left None take the defaults of the loss's paper (module docstring), and the
+    saved config holds the values used.
+
+    Args (beyond `TrainingConfig`'s):
+        loss: a name of `GAN_LOSSES`.
+        regularizer: ``"none"``, ``"clip"``, ``"gp"`` or ``"r1"``; None: ``"gp"`` for the
+            Wasserstein loss (a critic needs a Lipschitz constraint), ``"none"`` otherwise.
+        d_steps: discriminator updates per generator update (k of Algorithm 1).
+        optimizer: ``"adam"`` or ``"rmsprop"``, for both networks.
+        adam_betas: Adam's (β1, β2).
+        gp_lambda: λ of the gradient penalty (10).
+        r1_gamma: γ of R1 (10).
+        clip_value: c of weight clipping (0.01).
+        latent_dim: size of z; None: 100 for images (DCGAN), 2 for points (PacGAN).
+        ema_decay: EMA of the generator's weights (the discriminator is not averaged).
+    """
+
+    loss: str = "non_saturating"
+    regularizer: str | None = None
+    d_steps: int | None = None
+    optimizer: str | None = None
+    adam_betas: tuple[float, float] | None = None
+    gp_lambda: float = 10.0
+    r1_gamma: float = 10.0
+    clip_value: float = 0.01
+    latent_dim: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choice("loss", self.loss, tuple(GAN_LOSSES))
+        if self.regularizer is None:
+            self.regularizer = "gp" if self.loss == "wasserstein" else "none"
+        check_choice("regularizer", self.regularizer, REGULARIZERS)
+        defaults = _PAPER_DEFAULTS[self.regularizer]
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
+        if self.optimizer == "adam" and self.adam_betas is None:
+            self.adam_betas = (0.5, 0.999)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        if not isinstance(self.d_steps, int) or self.d_steps < 1:
+            raise ValueError(f"d_steps must be an integer >= 1, got {self.d_steps!r}")
+        if self.adam_betas is not None:
+            self.adam_betas = tuple(float(b) for b in self.adam_betas)
+        if self.latent_dim is not None and (not isinstance(self.latent_dim, int) or self.latent_dim < 1):
+            raise ValueError(f"latent_dim must be a positive integer (or None), got {self.latent_dim!r}")
+
+
+def build_gan(config: GANTrainingConfig, dataset) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """(generator, discriminator) for the data: DCGAN for images, MLPs for points."""
+    num_classes = num_classes_for(config, dataset)
+    output = "critic" if config.loss == "wasserstein" else "logit"
+    preset = GAN_PRESETS[config.model_size]
+    if dataset.kind == "points":
+        data_dim = dataset.sample_shape[0]
+        mlp = {"hidden_dim": preset["hidden_dim"], "num_layers": preset["num_layers"], "num_classes": num_classes}
+        return (
+            MLPGenerator(latent_dim=config.latent_dim or 2, data_dim=data_dim, **mlp),
+            MLPDiscriminator(data_dim=data_dim, output=output, **mlp),
+        )
+    channels, height, width = dataset.sample_shape
+    if height != width or height not in SUPPORTED_RESOLUTIONS:
+        raise ValueError(
+            f"DCGAN models take square images of {', '.join(map(str, SUPPORTED_RESOLUTIONS))} pixels; the data is "
+            f"{height}×{width}: pass resolution= one of those"
+        )
+    return (
+        DCGANGenerator(latent_dim=config.latent_dim or 100, out_channels=channels, resolution=height,
+                       base_channels=preset["base_channels"], num_classes=num_classes),
+        DCGANDiscriminator(in_channels=channels, resolution=height, base_channels=preset["base_channels"],
+                           num_classes=num_classes, output=output,
+                           batch_norm=config.regularizer not in ("gp", "r1")),  # per-sample penalties
+    )
+
+
+def _load_gan_data(config: GANTrainingConfig):
+    """The data, at a DCGAN resolution: images of another size (8×8 digits) are resized to the
+    next supported one when no resolution was asked for; `config.resolution` records it."""
+    dataset = load_training_data(config)
+    if dataset.kind == "image" and config.resolution is None and dataset.sample_shape[-1] not in SUPPORTED_RESOLUTIONS:
+        size = dataset.sample_shape[-1]
+        config.resolution = min((r for r in SUPPORTED_RESOLUTIONS if r >= size), default=max(SUPPORTED_RESOLUTIONS))
+        logger.warning("DCGAN needs %s-pixel images; resizing the %d-pixel data to %d",
+                       "/".join(map(str, SUPPORTED_RESOLUTIONS)), size, config.resolution)
+        dataset = load_training_data(config)
+    return dataset
+
+
+class GANTrainer:
+    """Trains a generator against a discriminator and returns a `GANPipeline`.
+
+    ``__init__`` builds (1) the accelerator, (2) the data, (3) both networks and the
+    generator's EMA, (4) both optimizers, and (5) resumes when asked; ``train`` plays the game.
+
+    Args:
+        config: the run's settings.
+        dataset: a data set to use instead of loading ``config.dataset``.
+    """
+
+    def __init__(self, config: GANTrainingConfig, dataset=None):
+        self.config = config
+        # 1. Accelerator. Nothing is written until the data and the output folder are checked.
+        self.accelerator = accelerator = make_accelerator(config)
+        resume_from = find_checkpoint(config.output_dir, config.resume_from_checkpoint)
+        check_output_dir(config.output_dir, resuming=resume_from is not None)
+
+        # 2. Data.
+        self.dataset = dataset if dataset is not None else _load_gan_data(config)
+        self.is_points = self.dataset.kind == "points"
+        self.num_classes = num_classes_for(config, self.dataset)
+        self.gan_loss = get_gan_loss(config.loss)
+
+        # 3. Networks (the same initial weights on every process) and the generator's EMA.
+        seed_everything(config.seed)
+        self.g_network, self.d_network = build_gan(config, self.dataset)
+        self.latent_dim = self.g_network.config.latent_dim
+        self.ema = make_ema(self.g_network, config.ema_decay)
+
+        # 4. One optimizer per player, each with its warm-up.
+        g_optimizer, d_optimizer = self._optimizer(self.g_network), self._optimizer(self.d_network)
+        self.g_lr_scheduler = warmup_lr_scheduler(g_optimizer, config.lr_warmup_steps)
+        self.d_lr_scheduler = warmup_lr_scheduler(d_optimizer, config.lr_warmup_steps)
+        self.G, self.D, self.g_optimizer, self.d_optimizer = accelerator.prepare(
+            self.g_network, self.d_network, g_optimizer, d_optimizer
+        )
+        if self.ema is not None:
+            self.ema.to(accelerator.device)
+
+        # 5. This process's random draws (z, interpolation weights), and where the run stands.
+        seed_everything(config.seed + accelerator.process_index)
+        self.rng = torch.Generator(accelerator.device).manual_seed(config.seed + 7919 * accelerator.process_index)
+        self.step, self.batches_taken, self.last_checkpoint = 0, 0, None
+        if resume_from is not None:
+            self._resume(resume_from)
+        else:
+            start_run(accelerator, config)
+
+    def _optimizer(self, network: torch.nn.Module) -> torch.optim.Optimizer:
+        if self.config.optimizer == "rmsprop":
+            return torch.optim.RMSprop(network.parameters(), lr=self.config.learning_rate, foreach=True)
+        return make_adam(network.parameters(), self.config.learning_rate, self.config.adam_betas)
+
+    def _latents(self, batch_size: int) -> torch.Tensor:
+        return torch.randn(batch_size, self.latent_dim, generator=self.rng, device=self.accelerator.device)
+
+    # -- the two players' objectives --------------------------------------------------------
+
+    def discriminator_loss(self, real: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, dict]:
+        """D's loss on real x and fresh G(z), plus the regularizer; and the values to log."""
+        with torch.no_grad(), autocast(self.accelerator):
+            fake = self.G(self._latents(real.shape[0]), class_labels=labels)
+        fake = fake.float()  # G's output under autocast; D, the penalty and the loss see fp32 inputs
+        with autocast(self.accelerator):
+            real_out = self.D(real, class_labels=labels).float()
+            fake_out = self.D(fake, class_labels=labels).float()
+        loss = self.gan_loss.discriminator(real_out, fake_out)
+        penalty = torch.zeros((), device=real.device)  # in fp32: outside autocast
+        if self.config.regularizer == "gp":
+            penalty = gradient_penalty(self.D, real, fake, self.config.gp_lambda, class_labels=labels, generator=self.rng)
+        elif self.config.regularizer == "r1":
+            penalty = r1_penalty(self.D, real, self.config.r1_gamma, class_labels=labels)
+        values = {"d_loss": loss.detach(), "penalty": penalty.detach(),
+                  "d_real": self._readable(real_out), "d_fake": self._readable(fake_out)}
+        if self.config.loss == "wasserstein":
+            values["wasserstein_estimate"] = (real_out.mean() - fake_out.mean()).detach()  # E f(x) − E f(G(z))
+        return loss + penalty, values
+
+    def generator_loss(self, batch_size: int, labels: torch.Tensor | None) -> torch.Tensor:
+        """G's loss on D(G(z)) for fresh z."""
+        with autocast(self.accelerator):
+            fake = self.G(self._latents(batch_size), class_labels=labels)
+            fake_out = self.D(fake, class_labels=labels).float()
+        return self.gan_loss.generator(fake_out)
+
+    def _readable(self, out: torch.Tensor) -> torch.Tensor:
+        """Mean D output as theory reads it: D = σ(l) for logit losses, the raw score otherwise."""
+        return (torch.sigmoid(out) if self.config.loss in _LOGIT_LOSSES else out).mean().detach()
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def train(self) -> GANPipeline:
+        """Run from the current step to ``max_steps``; save and return the pipeline."""
+        config, accelerator = self.config, self.accelerator
+        accumulation = config.gradient_accumulation_steps
+        batches = make_batches(self.dataset, config, accelerator, start=self.batches_taken)
+        samples_per_step = config.batch_size * accumulation * config.d_steps * accelerator.num_processes
+        log = RunLogger(accelerator, config.output_dir, config.to_dict(), self.step, config.max_steps,
+                        samples_per_step, unit="pts" if self.is_points else "img")
+        self.G.train()
+        self.D.train()
+        while self.step < config.max_steps:
+            logging_now = (self.step + 1) % config.log_every == 0 or self.step + 1 == config.max_steps
+
+            # Discriminator: d_steps updates, each on fresh real data and fresh samples.
+            for _ in range(config.d_steps):
+                self.d_optimizer.zero_grad(set_to_none=True)
+                d_values = {}
+                for micro_step in range(accumulation):
+                    batch = next(batches)
+                    self.batches_taken += 1
+                    labels = batch["label"] if self.num_classes else None
+                    last = micro_step == accumulation - 1
+                    with contextlib.nullcontext() if last else accelerator.no_sync(self.D):
+                        d_total, values = self.discriminator_loss(batch["sample"], labels)
+                        values = _mean_over_processes(accelerator, values)
+                        check_finite(self.step + 1, {k: values[k] for k in ("d_loss", "penalty")}, self.last_checkpoint)
+                        backward(accelerator, d_total / accumulation)
+                    d_values = {k: d_values.get(k, 0.0) + v / accumulation for k, v in values.items()}
+                d_grad_norm = self._clip(self.D, self.d_optimizer, logging_now)
+                self.d_optimizer.step()
+                self.d_lr_scheduler.step()
+                if config.regularizer == "clip":
+                    clip_weights_(self.d_network, config.clip_value)
+
+            # Generator: one update on fresh z (the discriminator's gradients from it are discarded).
+            self.g_optimizer.zero_grad(set_to_none=True)
+            g_loss_sum = 0.0
+            for micro_step in range(accumulation):
+                labels = self._sample_labels(config.batch_size)
+                last = micro_step == accumulation - 1
+                with contextlib.nullcontext() if last else accelerator.no_sync(self.G):
+                    g_loss = self.generator_loss(config.batch_size, labels)
+                    g_loss_mean = accelerator.reduce(g_loss.detach(), "mean")
+                    check_finite(self.step + 1, {"g_loss": g_loss_mean}, self.last_checkpoint)
+                    backward(accelerator, g_loss / accumulation)
+                g_loss_sum += g_loss_mean.item() / accumulation
+            g_grad_norm = self._clip(self.G, self.g_optimizer, logging_now)
+            self.g_optimizer.step()
+            self.g_lr_scheduler.step()
+            if self.ema is not None:
+                self.ema.update_parameters(self.g_network)
+            self.step += 1
+            log.update()
+
+            # Feedback (the last discriminator update's values) and checkpoints.
+            if logging_now:
+                log.log(self.step, {**d_values, "g_loss": g_loss_sum, "d_grad_norm": float(d_grad_norm),
+                                    "g_grad_norm": float(g_grad_norm), "lr": self.g_lr_scheduler.get_last_lr()[0]})
+            if config.sample_every and self.step % config.sample_every == 0 and accelerator.is_main_process:
+                self.sample_picture().save(samples_path(config, self.step))
+            if self.step % config.checkpoint_every == 0 or self.step == config.max_steps:
+                self.save_checkpoint()
+
+        pipeline = self.pipeline()
+        if accelerator.is_main_process:
+            self._save_output(pipeline)
+        log.close()
+        return pipeline
+
+    def _clip(self, model: torch.nn.Module, optimizer, logging_now: bool) -> float:
+        """Clip the gradient norm when asked (and measure it when logging); NaN when not measured."""
+        if self.config.max_grad_norm is None and not logging_now:
+            return float("nan")
+        return clip_grad_norm(self.accelerator, model, optimizer, self.config.max_grad_norm)
+
+    def _sample_labels(self, batch_size: int) -> torch.Tensor | None:
+        """Labels for the generator's samples: uniform over the classes (conditional runs)."""
+        if not self.num_classes:
+            return None
+        return torch.randint(self.num_classes, (batch_size,), generator=self.rng, device=self.accelerator.device)
+
+    # -- results ----------------------------------------------------------------------------
+
+    def pipeline(self) -> GANPipeline:
+        """A pipeline of the sampling generator (the EMA's by default) and the discriminator."""
+        network = self.ema.module if self.ema is not None else self.g_network
+        return GANPipeline(generator=network, discriminator=self.d_network)
+
+    @torch.no_grad()
+    def sample(self, num_samples: int, seed: int = 0) -> torch.Tensor:
+        """`num_samples` samples: images in [0, 1], points as they are."""
+        pipeline = self.pipeline()
+        labels = torch.arange(num_samples) % self.num_classes if self.num_classes else None
+        generator = torch.Generator(self.accelerator.device).manual_seed(seed)
+        with evaluating(pipeline.generator):
+            out = pipeline(batch_size=num_samples, generator=generator, class_labels=labels, output_type="pt")
+        return out.points if self.is_points else out.images
+
+    def sample_picture(self):
+        """A grid of samples (images) or a scatter plot of samples over the data (points)."""
+        if self.is_points:
+            data = torch.stack([self.dataset[i]["sample"] for i in range(min(len(self.dataset), 2000))])
+            return scatter_plot(self.sample(1000), data, title=f"step {self.step}")
+        return image_grid(self.sample(self.config.num_sample_images))
+
+    def _state(self) -> dict:
+        """What a checkpoint holds besides the step, the data position and the config."""
+        modules = {"generator": self.g_network, "discriminator": self.d_network}
+        if self.ema is not None:
+            modules["ema"] = self.ema
+        return {
+            "modules": modules,
+            "optimizers": {"generator": self.g_optimizer, "discriminator": self.d_optimizer},
+            "lr_schedulers": {"generator": self.g_lr_scheduler, "discriminator": self.d_lr_scheduler},
+            "rng": self.rng,
+        }
+
+    def save_checkpoint(self) -> Path:
+        self.last_checkpoint = save_checkpoint(
+            self.accelerator, self.config.output_dir, self.step, **self._state(),
+            total_limit=self.config.checkpoints_total_limit,
+            trainer_state={"batches_taken": self.batches_taken, "num_processes": self.accelerator.num_processes,
+                           "config": self.config.to_dict()},
+        )
+        return self.last_checkpoint
+
+    def _resume(self, path: Path) -> None:
+        state = load_checkpoint(path, **self._state(), process_index=self.accelerator.process_index,
+                                num_processes=self.accelerator.num_processes)
+        self.step, self.batches_taken, self.last_checkpoint = state["step"], state["batches_taken"], path
+        warn_changed_settings(self.config, state["config"], path)
+        logger.info("resumed from %s at step %d", path, self.step)
+
+    def _save_output(self, pipeline: GANPipeline) -> None:
+        config = self.config
+        records = read_log(config.output_dir)
+        last = records[-1] if records else {}
+        metrics = {"steps": self.step, **{k: last[k] for k in ("d_loss", "g_loss", "d_real", "d_fake") if k in last}}
+        if self.is_points and getattr(self.dataset, "mixture", None) is not None:
+            metrics |= mode_coverage_metrics(self.sample(2500, seed=1), self.dataset.mixture)
+        loss_curve(records, [["d_loss", "g_loss"], ["d_real", "d_fake"], ["d_grad_norm", "g_grad_norm"]]).save(Path(config.output_dir) / "loss_curve.png")
+        folder = save_run_output(pipeline, config, metrics, self.sample_picture())
+        if config.push_to_hub:
+            pipeline.push_to_hub(config.hub_model_id, metrics=metrics, sample_grid=folder / "samples.png")
+
+
+def _mean_over_processes(accelerator, values: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Each scalar averaged over the processes, with one all-reduce and one device sync."""
+    means = accelerator.reduce(torch.stack(list(values.values())), "mean").tolist()
+    return dict(zip(values, means, strict=True))
