@@ -15,24 +15,20 @@ import torch
 from ..registry import register
 from .schedules import make_betas
 from .scheduling_utils import (
-    SchedulerMixin,
+    AlphaBarScheduler,
     SchedulerOutput,
     check_sampling_options,
     clip_predicted_x0,
     predict_epsilon,
     predict_x0,
-    previous_timestep,
-    q_sample,
     randn_tensor,
-    select_timesteps,
-    velocity,
 )
 
 __all__ = ["DDIMScheduler"]
 
 
 @register("scheduler")
-class DDIMScheduler(SchedulerMixin):
+class DDIMScheduler(AlphaBarScheduler):
     """Denoising diffusion implicit model sampler (Song et al. 2021); η is given to `step`.
 
     The keyword arguments are diffusers' ``DDIMScheduler`` configuration keys, with the same
@@ -89,27 +85,6 @@ class DDIMScheduler(SchedulerMixin):
         self.final_alpha_cumprod = 1.0 if set_alpha_to_one else float(self.alphas_cumprod[0])
         # Until set_timesteps is called, sample with every training timestep.
         self.timesteps = torch.arange(num_train_timesteps - 1, -1, -1, dtype=torch.int64)
-
-    def set_timesteps(
-        self,
-        num_inference_steps: int | None = None,
-        device: str | torch.device | None = None,
-        timesteps: Sequence[int] | None = None,
-    ) -> None:
-        """Choose the timesteps to sample with: `num_inference_steps` of the T training
-        timesteps, spaced by ``config.timestep_spacing``, or a custom descending list (the
-        sub-sequence τ of Song et al. 2021, §4.2)."""
-        self.timesteps = select_timesteps(
-            self.config.num_train_timesteps,
-            num_inference_steps,
-            timesteps,
-            self.config.timestep_spacing,
-            self.config.steps_offset,
-        ).to(device)
-
-    def previous_timestep(self, timestep: int | torch.Tensor) -> int:
-        """The timestep that follows `timestep` in ``self.timesteps``; -1 after the last one."""
-        return previous_timestep(self.timesteps, timestep)
 
     def step(
         self,
@@ -174,13 +149,3 @@ class DDIMScheduler(SchedulerMixin):
             z = randn_tensor(model_output.shape, generator, device=model_output.device, dtype=model_output.dtype)
             prev_sample = prev_sample + sigma * z
         return SchedulerOutput(prev_sample=prev_sample, pred_original_sample=pred_x0)
-
-    def add_noise(
-        self, original_samples: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor
-    ) -> torch.Tensor:
-        """x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, a draw of q(x_t | x_0); in `original_samples`' dtype."""
-        return q_sample(self.alphas_cumprod, original_samples, noise, timesteps)
-
-    def get_velocity(self, sample: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
-        """The v-prediction target v = √ᾱ_t ε − √(1 − ᾱ_t) x_0 for the clean `sample` x_0."""
-        return velocity(self.alphas_cumprod, sample, noise, timesteps)

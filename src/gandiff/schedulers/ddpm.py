@@ -18,16 +18,12 @@ from ..configuration import check_choice
 from ..registry import register
 from .schedules import make_betas
 from .scheduling_utils import (
-    SchedulerMixin,
+    AlphaBarScheduler,
     SchedulerOutput,
     check_sampling_options,
     clip_predicted_x0,
     predict_x0,
-    previous_timestep,
-    q_sample,
     randn_tensor,
-    select_timesteps,
-    velocity,
 )
 
 __all__ = ["DDPMScheduler", "VARIANCE_TYPES"]
@@ -37,7 +33,7 @@ _LEARNED_VARIANCE_TYPES = ("learned", "learned_range")
 
 
 @register("scheduler")
-class DDPMScheduler(SchedulerMixin):
+class DDPMScheduler(AlphaBarScheduler):
     """Denoising diffusion probabilistic model sampler (Ho et al. 2020).
 
     A bare ``DDPMScheduler()`` is Ho et al.'s setup: T = 1000, β linear from 1e-4 to 0.02,
@@ -115,30 +111,6 @@ class DDPMScheduler(SchedulerMixin):
         self.alphas_cumprod = torch.cumprod(self.alphas, dim=0)
         # Until set_timesteps is called, sample with every training timestep.
         self.timesteps = torch.arange(num_train_timesteps - 1, -1, -1, dtype=torch.int64)
-
-    def set_timesteps(
-        self,
-        num_inference_steps: int | None = None,
-        device: str | torch.device | None = None,
-        timesteps: Sequence[int] | None = None,
-    ) -> None:
-        """Choose the timesteps to sample with: `num_inference_steps` of the T training
-        timesteps, spaced by ``config.timestep_spacing``, or a custom descending list.
-
-        With fewer than T steps each step jumps from t to the next timestep of the schedule, and
-        `step` uses the respaced β of that jump (Nichol & Dhariwal 2021, §4).
-        """
-        self.timesteps = select_timesteps(
-            self.config.num_train_timesteps,
-            num_inference_steps,
-            timesteps,
-            self.config.timestep_spacing,
-            self.config.steps_offset,
-        ).to(device)
-
-    def previous_timestep(self, timestep: int | torch.Tensor) -> int:
-        """The timestep that follows `timestep` in ``self.timesteps``; -1 after the last one."""
-        return previous_timestep(self.timesteps, timestep)
 
     def step(
         self,
@@ -230,13 +202,3 @@ class DDPMScheduler(SchedulerMixin):
         fraction = (predicted_variance + 1) / 2
         log_variance = fraction * math.log(beta_t) + (1 - fraction) * math.log(posterior_variance)
         return torch.exp(0.5 * log_variance)
-
-    def add_noise(
-        self, original_samples: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor
-    ) -> torch.Tensor:
-        """x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, a draw of q(x_t | x_0) (eq. 4); in `original_samples`' dtype."""
-        return q_sample(self.alphas_cumprod, original_samples, noise, timesteps)
-
-    def get_velocity(self, sample: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
-        """The v-prediction target v = √ᾱ_t ε − √(1 − ᾱ_t) x_0 for the clean `sample` x_0."""
-        return velocity(self.alphas_cumprod, sample, noise, timesteps)

@@ -28,6 +28,7 @@ from ..configuration import ConfigMixin, check_choice, check_positive
 
 __all__ = [
     "SchedulerMixin",
+    "AlphaBarScheduler",
     "SchedulerOutput",
     "PREDICTION_TYPES",
     "TIMESTEP_SPACINGS",
@@ -333,3 +334,44 @@ def _per_sample(table: torch.Tensor, timesteps: torch.Tensor | int, like: torch.
     table = table.to(dtype=like.dtype).to(like.device)
     values = table[torch.as_tensor(timesteps, device=like.device).long()]
     return values.reshape(-1, *([1] * (like.ndim - 1)))
+
+
+class AlphaBarScheduler(SchedulerMixin):
+    """The protocol methods of schedulers defined by a table ``self.alphas_cumprod`` of ᾱ_t over
+    T training timesteps (DDPM, DDIM): timestep selection, the previous-timestep lookup and the
+    forward process, written once. Subclasses build the tables and ``self.timesteps`` in
+    ``__init__`` and implement ``step``; their config holds ``num_train_timesteps``,
+    ``timestep_spacing`` and ``steps_offset``.
+    """
+
+    alphas_cumprod: torch.Tensor
+
+    def set_timesteps(
+        self,
+        num_inference_steps: int | None = None,
+        device: str | torch.device | None = None,
+        timesteps: Sequence[int] | None = None,
+    ) -> None:
+        """Choose the timesteps to sample with: `num_inference_steps` of the T training
+        timesteps, spaced by ``config.timestep_spacing``, or a custom descending list (DDIM's
+        sub-sequence τ, Song et al. 2021, §4.2). With fewer than T steps, DDPM's step uses the
+        respaced β of each jump (Nichol & Dhariwal 2021, §4)."""
+        self.timesteps = select_timesteps(
+            self.config.num_train_timesteps,
+            num_inference_steps,
+            timesteps,
+            self.config.timestep_spacing,
+            self.config.steps_offset,
+        ).to(device)
+
+    def previous_timestep(self, timestep: int | torch.Tensor) -> int:
+        """The timestep that follows `timestep` in ``self.timesteps``; -1 after the last one."""
+        return previous_timestep(self.timesteps, timestep)
+
+    def add_noise(self, original_samples: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        """x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, a draw of q(x_t | x_0) (Ho et al. eq. 4); in `original_samples`' dtype."""
+        return q_sample(self.alphas_cumprod, original_samples, noise, timesteps)
+
+    def get_velocity(self, sample: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        """The v-prediction target v = √ᾱ_t ε − √(1 − ᾱ_t) x_0 for the clean `sample` x_0."""
+        return velocity(self.alphas_cumprod, sample, noise, timesteps)
