@@ -141,3 +141,42 @@ def test_bad_options_are_refused():
         load_dataset("ring8", seed=-1)
     with pytest.raises(ValueError, match="Hugging Face"):
         load_dataset("ring8", image_column="image")
+
+
+def test_get_batch_stacks_what_a_dataloader_collates():
+    # The trainers take whole batches from get_batch; it must equal DataLoader's default collation
+    # of the same keys, plain indices and (epoch, index) pairs alike.
+    data = load_dataset("grid25", num_samples=100)
+    indices = [7, 3, 99, 0, 42]
+    collated = next(iter(DataLoader(data, batch_sampler=[indices])))
+    for keys in (indices, [(5, i) for i in indices]):
+        batch = data.get_batch(keys)
+        assert torch.equal(batch["sample"], collated["sample"])
+        assert torch.equal(batch["label"], collated["label"]) and batch["label"].dtype == collated["label"].dtype
+
+
+def test_trainer_batches_are_the_same_with_and_without_get_batch():
+    from types import SimpleNamespace
+
+    from gandiff.training.common import make_batches
+
+    class PerItem(torch.utils.data.Dataset):  # the same points, without get_batch
+        def __init__(self, data):
+            self.data = data
+
+        def __len__(self):
+            return len(self.data)
+
+        def __getitem__(self, key):
+            return self.data[key]
+
+        def set_epoch(self, epoch):
+            pass
+
+    data = load_dataset("ring8", num_samples=64)
+    config = SimpleNamespace(batch_size=8, seed=3, num_workers=0)
+    accelerator = SimpleNamespace(process_index=0, num_processes=1, device=torch.device("cpu"))
+    fast, slow = make_batches(data, config, accelerator, start=5), make_batches(PerItem(data), config, accelerator, start=5)
+    for _ in range(12):  # crosses an epoch boundary (8 batches per epoch)
+        a, b = next(fast), next(slow)
+        assert torch.equal(a["sample"], b["sample"]) and torch.equal(a["label"], b["label"])
