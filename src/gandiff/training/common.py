@@ -40,7 +40,8 @@ __all__ = [
     "load_training_data",
     "EpochBatchSampler",
     "make_batches",
-    "warmup_lr_scheduler",
+    "LR_SCHEDULES",
+    "lr_scheduler",
     "make_ema",
     "make_adam",
     "clip_grad_norm",
@@ -58,6 +59,7 @@ __all__ = [
 MIXED_PRECISION = ("no", "bf16", "fp16")
 REPORT_TO = ("tensorboard", "wandb")
 MODEL_SIZES = ("tiny", "small", "base")
+LR_SCHEDULES = ("constant", "cosine")
 # the package each tracker needs, for the install hint when it is missing
 _TRACKER_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb"}
 
@@ -72,8 +74,10 @@ class TrainingConfig:
 
     Trainers subclass this with their own settings (model, schedule, loss). Fields are plain
     JSON values, so a config round-trips through `to_json` and `from_dict(json.loads(...))`.
+    The settings below come in three groups: the data (`dataset` .. `num_workers`), the model and
+    its optimization (`model_size` .. `seed`), and the run (`output_dir` .. `hub_model_id`).
 
-    Data:
+    Attributes:
         dataset: a built-in name (``ring8``, ``grid25``, ``digits``, ``mnist5k``, ...), an image
             folder, or ``hf:<name>``; see `gandiff.data.load_dataset`.
         resolution: image height and width (images are resized); None keeps the data's.
@@ -81,19 +85,21 @@ class TrainingConfig:
         num_samples: how many points to draw from a 2-D set (or a subset of images).
         class_conditional: condition the model on the data's labels.
         num_workers: DataLoader worker processes (0: load in the training process).
-    Model and optimization:
         model_size: ``"tiny"``, ``"small"`` or ``"base"`` (see each trainer's presets).
         batch_size: samples per process per micro-batch.
         max_steps: optimizer steps of the run.
         learning_rate: None for the trainer's default.
         lr_warmup_steps: linear warm-up of the learning rate from ~0 over this many steps.
+        lr_schedule: after the warm-up, ``"constant"`` (Ho et al.) or ``"cosine"``: a half cosine
+            from the learning rate down to 0 at ``max_steps`` (Loshchilov & Hutter 2017), which
+            lets small models settle on sharp data such as the 2-D mixtures. Under ``"cosine"``,
+            resuming with another ``max_steps`` stretches the rest of the decay to the new end.
         gradient_accumulation_steps: micro-batches per optimizer step.
         max_grad_norm: clip the gradients' global norm to this (None: no clipping).
         mixed_precision: ``"no"``, ``"bf16"`` (CPU or GPU) or ``"fp16"`` (GPU); losses stay fp32.
         ema_decay: decay of the exponential moving average of the weights, which is what
             samples and the saved pipeline use; None trains and saves without one.
         seed: seeds the model initialization, the data order and every random draw.
-    Run:
         output_dir: where checkpoints, logs, samples and the pipeline go.
         checkpoint_every: save a checkpoint every this many steps (and always at the end).
         checkpoints_total_limit: keep only this many most recent checkpoints (None: all).
@@ -104,6 +110,9 @@ class TrainingConfig:
         report_to: also log to ``"tensorboard"`` or ``"wandb"`` (installed separately).
         push_to_hub: upload the pipeline to the Hub repo `hub_model_id` at the end.
         hub_model_id: ``"namespace/name"`` of that repo.
+
+    Raises:
+        ValueError: for an invalid setting, naming the valid values.
     """
 
     dataset: str = "ring8"
@@ -119,6 +128,7 @@ class TrainingConfig:
     max_steps: int = 1000
     learning_rate: float | None = None
     lr_warmup_steps: int = 0
+    lr_schedule: str = "constant"
     gradient_accumulation_steps: int = 1
     max_grad_norm: float | None = None
     mixed_precision: str = "no"
@@ -145,6 +155,7 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         check_choice("model_size", self.model_size, MODEL_SIZES)
         check_choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
+        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         check_choice("report_to", self.report_to, (None, *REPORT_TO))
         for name in ("batch_size", "max_steps", "gradient_accumulation_steps", "checkpoint_every", "log_every",
                      "num_sample_images"):
@@ -163,13 +174,35 @@ class TrainingConfig:
             raise ValueError("push_to_hub needs hub_model_id, the 'namespace/name' of the repo to upload to")
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as a dict, with ``_class_name`` first.
+
+        Returns:
+            A JSON-serializable dict.
+        """
         return {"_class_name": type(self).__name__, **dataclasses.asdict(self)}
 
     def to_json(self) -> str:
+        """The settings as indented JSON, as ``training_config.json`` holds them.
+
+        Returns:
+            The JSON text, ending with a newline.
+        """
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainingConfig":
+        """Build a config from `to_dict`'s output (or the parsed ``training_config.json``).
+
+        Args:
+            data: settings by name; metadata keys (starting with ``_``) are ignored, lists
+                become tuples.
+
+        Returns:
+            The config.
+
+        Raises:
+            ValueError: for a setting this class does not have, or an invalid value.
+        """
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(k for k in data if k not in names and not k.startswith("_"))
         if unknown:
@@ -178,7 +211,14 @@ class TrainingConfig:
         return cls(**values)
 
     def changes_from(self, saved: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-        """Settings that differ from a saved run's and would change its results: {name: (saved, now)}."""
+        """Settings that differ from a saved run's and would change its results.
+
+        Args:
+            saved: the saved run's ``training_config.json``, parsed.
+
+        Returns:
+            ``{name: (saved value, current value)}``, leaving out `RESUMABLE_CHANGES`.
+        """
         now = json.loads(self.to_json())
         return {
             k: (saved.get(k), v)
@@ -200,6 +240,16 @@ def make_accelerator(config: TrainingConfig):
 
     Gradient accumulation is done by the trainers themselves (they show every micro-batch), so
     the accelerator is not told about it.
+
+    Args:
+        config: the run's settings (``mixed_precision``, ``report_to``, ``output_dir``).
+
+    Returns:
+        The accelerator.
+
+    Raises:
+        ImportError: when the tracker of ``report_to`` is not installed.
+        ValueError: for fp16 without a GPU.
     """
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
@@ -228,7 +278,11 @@ def make_accelerator(config: TrainingConfig):
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and torch's global generators (model initialization, dropout)."""
+    """Seed Python, numpy and torch's global generators (model initialization, dropout).
+
+    Args:
+        seed: the seed; numpy gets it modulo 2³².
+    """
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -238,7 +292,14 @@ def seed_everything(seed: int) -> None:
 
 
 def load_training_data(config: TrainingConfig):
-    """The run's data set, from `gandiff.data.load_dataset` with the config's data settings."""
+    """The run's data set, from `gandiff.data.load_dataset` with the config's data settings.
+
+    Args:
+        config: the run's settings.
+
+    Returns:
+        The data set.
+    """
     from ..data import load_dataset
 
     return load_dataset(
@@ -252,7 +313,18 @@ def load_training_data(config: TrainingConfig):
 
 
 def num_classes_for(config: TrainingConfig, dataset) -> int | None:
-    """The number of classes to condition on: the data's when ``class_conditional``, else None."""
+    """The number of classes to condition on: the data's when ``class_conditional``, else None.
+
+    Args:
+        config: the run's settings.
+        dataset: the run's data set.
+
+    Returns:
+        The number of classes, or None.
+
+    Raises:
+        ValueError: when ``class_conditional`` is set and the data set has no labels.
+    """
     if not config.class_conditional:
         return None
     if not dataset.num_classes:
@@ -273,6 +345,18 @@ class EpochBatchSampler(torch.utils.data.Sampler):
     an item's augmentation (flip, crop) is then seeded by its epoch and index alone, whichever
     DataLoader worker loads it and however far ahead workers prefetch. Otherwise keys are
     plain indices, for any map-style data set.
+
+    Args:
+        num_items: the size of the data set.
+        batch_size: samples per process per batch.
+        seed: epoch e is shuffled with ``seed + e``.
+        process_index: this process's rank r.
+        num_processes: the number of processes.
+        start: batches this process already took (to resume).
+        epoch_keys: yield ``(epoch, index)`` keys instead of indices.
+
+    Raises:
+        ValueError: when the data set holds less than one global batch.
     """
 
     def __init__(self, num_items: int, batch_size: int, seed: int, process_index: int = 0,
@@ -304,12 +388,27 @@ class EpochBatchSampler(torch.utils.data.Sampler):
 
 def make_batches(dataset, config: TrainingConfig, accelerator, start: int) -> Iterator[dict[str, torch.Tensor]]:
     """An endless iterator of this process's batches (dicts of tensors on the accelerator's
-    device), resuming after `start` batches."""
+    device), resuming after `start` batches.
+
+    Args:
+        dataset: the run's data set.
+        config: the run's settings (``batch_size``, ``seed``, ``num_workers``).
+        accelerator: the run's accelerator (device, process index and count).
+        start: batches this process already took.
+
+    Yields:
+        ``{"sample": ..., "label": ...}`` batches on the accelerator's device.
+    """
     sampler = EpochBatchSampler(
         len(dataset), config.batch_size, config.seed, accelerator.process_index, accelerator.num_processes, start,
         # gandiff's data sets (they have set_epoch) take (epoch, index) keys; see the sampler
         epoch_keys=hasattr(dataset, "set_epoch"),
     )
+    if hasattr(dataset, "get_batch") and config.num_workers == 0:
+        # In-memory sets (2-D points) stack a whole batch in one indexing operation; same batches.
+        for keys in sampler:
+            yield {k: v.to(accelerator.device) for k, v in dataset.get_batch(keys).items()}
+        return
     loader = torch.utils.data.DataLoader(
         dataset,
         batch_sampler=sampler,
@@ -326,18 +425,48 @@ def make_batches(dataset, config: TrainingConfig, accelerator, start: int) -> It
 # -- optimization -----------------------------------------------------------------------------
 
 
-def _warmup_factor(step: int, warmup_steps: int) -> float:
-    return min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0
+def _lr_factor(step: int, warmup_steps: int, total_steps: int, schedule: str) -> float:
+    """The multiple of the base learning rate at optimizer step `step` (0-based)."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule == "constant":
+        return 1.0
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return 0.5 * (1.0 + math.cos(math.pi * progress))  # cosine: 1 -> 0 over the steps after warm-up
 
 
-def warmup_lr_scheduler(optimizer: torch.optim.Optimizer, warmup_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear learning-rate warm-up over `warmup_steps` steps, then constant (Ho et al.'s schedule)."""
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, functools.partial(_warmup_factor, warmup_steps=warmup_steps))
+def lr_scheduler(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
+                 schedule: str = "constant") -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over `warmup_steps` optimizer steps, then constant (Ho et al.'s schedule)
+    or a cosine decay to 0 at `total_steps` (``schedule="cosine"``).
+
+    Args:
+        optimizer: the optimizer whose learning rate is scheduled.
+        warmup_steps: steps of the linear warm-up (0: none).
+        total_steps: the step at which the cosine reaches 0.
+        schedule: one of `LR_SCHEDULES`.
+
+    Returns:
+        The scheduler; call its ``step()`` after every optimizer step.
+
+    Raises:
+        ValueError: for an unknown schedule.
+    """
+    check_choice("lr_schedule", schedule, LR_SCHEDULES)
+    factor = functools.partial(_lr_factor, warmup_steps=warmup_steps, total_steps=total_steps, schedule=schedule)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def autocast(accelerator):
     """The mixed-precision context of the forward passes (a no-op context for fp32 runs, which
-    skips accelerate's per-call setup: ~0.3 ms, several % of a small network's step)."""
+    skips accelerate's per-call setup: ~0.3 ms, several % of a small network's step).
+
+    Args:
+        accelerator: the run's accelerator.
+
+    Returns:
+        A context manager.
+    """
     if accelerator.mixed_precision == "no":
         return contextlib.nullcontext()
     return accelerator.autocast()
@@ -348,6 +477,10 @@ def backward(accelerator, loss: torch.Tensor) -> None:
 
     Without a gradient scaler accelerate's ``backward`` only adds checks for setups gandiff does
     not use (DeepSpeed, LOMO), one of which searches the installed packages on every call.
+
+    Args:
+        accelerator: the run's accelerator.
+        loss: the scalar loss.
     """
     if accelerator.scaler is not None:
         accelerator.backward(loss)
@@ -357,7 +490,16 @@ def backward(accelerator, loss: torch.Tensor) -> None:
 
 def make_adam(parameters, learning_rate: float, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
     """Adam, with torch's multi-tensor ("foreach") update on every device (torch picks it only
-    for GPUs; on a CPU it saves a loop over the parameters, ~7% of a small U-Net's step)."""
+    for GPUs; on a CPU it saves a loop over the parameters, ~7% of a small U-Net's step).
+
+    Args:
+        parameters: the parameters to optimize.
+        learning_rate: the base learning rate.
+        betas: Adam's (β1, β2).
+
+    Returns:
+        The optimizer.
+    """
     return torch.optim.Adam(parameters, lr=learning_rate, betas=betas, foreach=True)
 
 
@@ -366,6 +508,15 @@ def clip_grad_norm(accelerator, model: torch.nn.Module, optimizer, max_norm: flo
 
     fp16 gradients are unscaled first; then torch's own clipping, without accelerate's search of
     every prepared model for the one whose parameters these are.
+
+    Args:
+        accelerator: the run's accelerator.
+        model: the model whose gradients are clipped.
+        optimizer: its optimizer (for unscaling).
+        max_norm: the largest global norm; None only measures.
+
+    Returns:
+        The global norm before clipping.
     """
     accelerator.unscale_gradients(optimizer)
     return float(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm or float("inf")))
@@ -376,6 +527,13 @@ def make_ema(model: torch.nn.Module, decay: float | None):
 
     torch's `AveragedModel` with `get_ema_multi_avg_fn`; buffers (batch-norm statistics) are
     averaged too, so the averaged network is complete. Its first update copies the weights.
+
+    Args:
+        model: the trained model.
+        decay: the EMA decay in (0, 1), or None for no EMA.
+
+    Returns:
+        The `AveragedModel` (call ``update_parameters(model)`` after each step), or None.
     """
     if decay is None:
         return None
@@ -387,7 +545,16 @@ def make_ema(model: torch.nn.Module, decay: float | None):
 
 
 def check_finite(step: int, values: dict[str, torch.Tensor], last_checkpoint: Path | None) -> None:
-    """Raise `NonFiniteLossError` naming the step and the loss when a value is NaN or infinite."""
+    """Raise `NonFiniteLossError` naming the step and the loss when a value is NaN or infinite.
+
+    Args:
+        step: the current optimizer step.
+        values: the losses by name.
+        last_checkpoint: the last checkpoint written, named in the message.
+
+    Raises:
+        NonFiniteLossError: when a value is NaN or infinite.
+    """
     for name, value in values.items():
         if not math.isfinite(float(value)):
             kept = f"the last good checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint was written yet"
@@ -401,7 +568,16 @@ def check_finite(step: int, values: dict[str, torch.Tensor], last_checkpoint: Pa
 
 
 def check_output_dir(output_dir: str | os.PathLike, resuming: bool) -> None:
-    """Refuse to start a new run over a previous one: its checkpoints and logs would be mixed."""
+    """Refuse to start a new run over a previous one: its checkpoints and logs would be mixed.
+
+    Args:
+        output_dir: the run's folder.
+        resuming: whether the run resumes from a checkpoint (then a previous run is expected).
+
+    Raises:
+        FileExistsError: when `output_dir` is a file, or holds a previous run and the run does
+            not resume.
+    """
     path = Path(output_dir)
     if path.exists() and not path.is_dir():
         raise FileExistsError(f"output_dir {path} is a file; choose a folder")
@@ -418,7 +594,12 @@ def check_output_dir(output_dir: str | os.PathLike, resuming: bool) -> None:
 
 def start_run(accelerator, config: TrainingConfig) -> None:
     """Create the output folder of a new run with its ``training_config.json`` (main process),
-    once every process has checked that the folder holds no previous run."""
+    once every process has checked that the folder holds no previous run.
+
+    Args:
+        accelerator: the run's accelerator.
+        config: the run's settings.
+    """
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         Path(config.output_dir).mkdir(parents=True, exist_ok=True)
@@ -426,14 +607,28 @@ def start_run(accelerator, config: TrainingConfig) -> None:
 
 
 def samples_path(config: TrainingConfig, step: int) -> Path:
-    """Where the sample picture of `step` goes: ``<output_dir>/samples/step-<step>.png``."""
+    """Where the sample picture of `step` goes: ``<output_dir>/samples/step-<step>.png``.
+
+    Args:
+        config: the run's settings.
+        step: the optimizer step.
+
+    Returns:
+        The path; its folder is created.
+    """
     folder = Path(config.output_dir) / "samples"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"step-{step:07d}.png"
 
 
 def warn_changed_settings(config: TrainingConfig, saved: dict[str, Any], checkpoint: Path) -> None:
-    """Warn when a run is resumed with settings that change its results."""
+    """Warn when a run is resumed with settings that change its results.
+
+    Args:
+        config: the settings now.
+        saved: the saved run's ``training_config.json``, parsed.
+        checkpoint: the checkpoint being resumed, named in the warning.
+    """
     changes = config.changes_from(saved)
     if changes:
         shown = ", ".join(f"{k}: {json.dumps(old)} -> {json.dumps(new)}" for k, (old, new) in changes.items())
@@ -442,7 +637,14 @@ def warn_changed_settings(config: TrainingConfig, saved: dict[str, Any], checkpo
 
 @contextlib.contextmanager
 def evaluating(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
-    """Eval mode (dropout off, batch-norm statistics frozen) inside, the previous mode after."""
+    """Eval mode (dropout off, batch-norm statistics frozen) inside, the previous mode after.
+
+    Args:
+        module: the network.
+
+    Yields:
+        `module`, in eval mode.
+    """
     was_training = module.training
     module.eval()
     try:

@@ -48,6 +48,7 @@ from .common import (
     clip_grad_norm,
     evaluating,
     load_training_data,
+    lr_scheduler,
     make_accelerator,
     make_adam,
     make_batches,
@@ -56,7 +57,6 @@ from .common import (
     samples_path,
     seed_everything,
     start_run,
-    warmup_lr_scheduler,
     warn_changed_settings,
 )
 from .logger import RunLogger, read_log
@@ -89,7 +89,9 @@ DENOISER_PRESETS = {
 class DiffusionTrainingConfig(TrainingConfig):
     """Settings of a diffusion run: `TrainingConfig`'s, the noise schedule, and the objective.
 
-    Args (beyond `TrainingConfig`'s):
+    Beyond `TrainingConfig`'s settings, and its defaults that this class changes:
+
+    Attributes:
         num_train_timesteps: T.
         beta_schedule: ``"linear"`` (Ho et al.), ``"squaredcos_cap_v2"`` / ``"cosine"``
             (Nichol & Dhariwal 2021), ``"scaled_linear"`` or ``"sigmoid"``.
@@ -99,6 +101,17 @@ class DiffusionTrainingConfig(TrainingConfig):
         num_inference_steps: DDIM steps for the sample grids and final metrics.
         learning_rate: Adam's learning rate (2e-4, Ho et al.).
         max_grad_norm: gradient clipping (1.0, Ho et al.'s code).
+
+    Raises:
+        ValueError: for an invalid setting, naming the valid values.
+
+    Example:
+        >>> from gandiff.training import DiffusionTrainingConfig
+        >>> config = DiffusionTrainingConfig(dataset="digits", resolution=16, max_steps=2000)
+        >>> config.learning_rate, config.beta_schedule, config.prediction_type, config.num_inference_steps
+        (0.0002, 'linear', 'epsilon', 50)
+        >>> DiffusionTrainingConfig.from_dict(config.to_dict()) == config
+        True
     """
 
     learning_rate: float | None = 2e-4
@@ -124,7 +137,15 @@ class DiffusionTrainingConfig(TrainingConfig):
 
 
 def build_denoiser(config: DiffusionTrainingConfig, dataset) -> torch.nn.Module:
-    """The network for the data: a U-Net for images, an MLP for points, sized by `config.model_size`."""
+    """The network for the data: a U-Net for images, an MLP for points, sized by `config.model_size`.
+
+    Args:
+        config: the run's settings.
+        dataset: the run's data set (its ``kind``, ``sample_shape`` and labels).
+
+    Returns:
+        A `UNet2DModel` or an `MLPDenoiser`.
+    """
     num_classes = num_classes_for(config, dataset)
     if dataset.kind == "points":
         return MLPDenoiser(
@@ -196,7 +217,7 @@ class DiffusionTrainer:
 
         # 4. Optimizer (Adam, as Ho et al.) and learning-rate warm-up.
         optimizer = make_adam(self.network.parameters(), config.learning_rate)
-        self.lr_scheduler = warmup_lr_scheduler(optimizer, config.lr_warmup_steps)
+        self.lr_scheduler = lr_scheduler(optimizer, config.lr_warmup_steps, config.max_steps, config.lr_schedule)
         self.model, self.optimizer = accelerator.prepare(self.network, optimizer)
         if self.ema is not None:
             self.ema.to(accelerator.device)
@@ -213,7 +234,15 @@ class DiffusionTrainer:
     # -- the objective ----------------------------------------------------------------------
 
     def loss(self, x0: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """Algorithm 1's loss on one batch x_0: draw t and ε, noise, predict, regress (fp32)."""
+        """Algorithm 1's loss on one batch x_0: draw t and ε, noise, predict, regress (fp32).
+
+        Args:
+            x0: a batch of clean samples.
+            labels: their class labels for a conditional network, else None.
+
+        Returns:
+            The mean squared error (min-SNR weighted when ``snr_gamma`` is set), a scalar.
+        """
         scheduler, batch_size = self.noise_scheduler, x0.shape[0]
         t = torch.randint(scheduler.config.num_train_timesteps, (batch_size,), generator=self.rng, device=x0.device)
         noise = torch.randn(x0.shape, generator=self.rng, device=x0.device)
@@ -236,6 +265,12 @@ class DiffusionTrainer:
 
         With SNR(t) = ᾱ_t / (1 − ᾱ_t), the weight on the x_0 loss is min(SNR, γ); the ε and v
         losses are SNR and SNR + 1 times the x_0 loss, so their weights divide by those.
+
+        Args:
+            t: (B,) training timesteps.
+
+        Returns:
+            (B,) float32 weights.
         """
         alpha_bar = self.noise_scheduler.alphas_cumprod.to(t.device)[t]  # float64 table, read only
         snr = alpha_bar / (1 - alpha_bar)
@@ -246,7 +281,15 @@ class DiffusionTrainer:
     # -- the loop ---------------------------------------------------------------------------
 
     def train(self) -> DDPMPipeline:
-        """Run from the current step to ``max_steps``; save and return the pipeline."""
+        """Run from the current step to ``max_steps``; save and return the pipeline.
+
+        Returns:
+            The trained `DDPMPipeline` (EMA weights, the training scheduler), also saved under
+            ``<output_dir>/pipeline``.
+
+        Raises:
+            NonFiniteLossError: when a loss becomes NaN or infinite.
+        """
         config, accelerator = self.config, self.accelerator
         accumulation = config.gradient_accumulation_steps
         batches = make_batches(self.dataset, config, accelerator, start=self.batches_taken)
@@ -301,7 +344,14 @@ class DiffusionTrainer:
     # -- results ----------------------------------------------------------------------------
 
     def pipeline(self, scheduler=None) -> DDPMPipeline:
-        """A pipeline of the sampling weights (the EMA's by default) and the training scheduler."""
+        """A pipeline of the sampling weights (the EMA's by default) and the training scheduler.
+
+        Args:
+            scheduler: another scheduler to sample with, e.g. a DDIM one.
+
+        Returns:
+            The `DDPMPipeline`; it shares the trainer's network.
+        """
         network = self.ema.module if self.ema is not None else self.network
         scheduler = scheduler or self.noise_scheduler
         if self.is_points:
@@ -310,7 +360,15 @@ class DiffusionTrainer:
 
     @torch.no_grad()
     def sample(self, num_samples: int, seed: int = 0) -> torch.Tensor:
-        """`num_samples` samples with DDIM (``num_inference_steps``), images in [0, 1], points as they are."""
+        """`num_samples` samples with DDIM (``num_inference_steps``), images in [0, 1], points as they are.
+
+        Args:
+            num_samples: how many samples; conditional models cycle through the classes.
+            seed: seeds the sampling noise.
+
+        Returns:
+            Images (N, C, H, W) in [0, 1], or points (N, D).
+        """
         pipeline = self.pipeline(DDIMScheduler.from_config(self.noise_scheduler.config))
         pipeline.set_progress_bar_config(disable=True)
         labels = torch.arange(num_samples) % self.num_classes if self.num_classes else None
@@ -337,6 +395,11 @@ class DiffusionTrainer:
         }
 
     def save_checkpoint(self) -> Path:
+        """Write a checkpoint of the current step (weights, EMA, optimizer, RNG, data position).
+
+        Returns:
+            The checkpoint folder.
+        """
         self.last_checkpoint = save_checkpoint(
             self.accelerator, self.config.output_dir, self.step, **self._state(),
             total_limit=self.config.checkpoints_total_limit,

@@ -47,6 +47,7 @@ from .common import (
     clip_grad_norm,
     evaluating,
     load_training_data,
+    lr_scheduler,
     make_accelerator,
     make_adam,
     make_batches,
@@ -55,7 +56,6 @@ from .common import (
     samples_path,
     seed_everything,
     start_run,
-    warmup_lr_scheduler,
     warn_changed_settings,
 )
 from .logger import RunLogger, read_log
@@ -95,7 +95,9 @@ class GANTrainingConfig(TrainingConfig):
     Settings left None take the defaults of the loss's paper (module docstring), and the
     saved config holds the values used.
 
-    Args (beyond `TrainingConfig`'s):
+    Beyond `TrainingConfig`'s settings:
+
+    Attributes:
         loss: a name of `GAN_LOSSES`.
         regularizer: ``"none"``, ``"clip"``, ``"gp"`` or ``"r1"``; None: ``"gp"`` for the
             Wasserstein loss (a critic needs a Lipschitz constraint), ``"none"`` otherwise.
@@ -107,6 +109,15 @@ class GANTrainingConfig(TrainingConfig):
         clip_value: c of weight clipping (0.01).
         latent_dim: size of z; None: 100 for images (DCGAN), 2 for points (PacGAN).
         ema_decay: EMA of the generator's weights (the discriminator is not averaged).
+
+    Raises:
+        ValueError: for an invalid setting, naming the valid values.
+
+    Example:
+        >>> from gandiff.training import GANTrainingConfig
+        >>> config = GANTrainingConfig(loss="wasserstein")
+        >>> config.regularizer, config.gp_lambda  # a critic needs a Lipschitz constraint: WGAN-GP
+        ('gp', 10.0)
     """
 
     loss: str = "non_saturating"
@@ -141,7 +152,15 @@ class GANTrainingConfig(TrainingConfig):
 
 
 def build_gan(config: GANTrainingConfig, dataset) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """(generator, discriminator) for the data: DCGAN for images, MLPs for points."""
+    """(generator, discriminator) for the data: DCGAN for images, MLPs for points.
+
+    Args:
+        config: the run's settings.
+        dataset: the run's data set (its ``kind``, ``sample_shape`` and labels).
+
+    Returns:
+        (generator, discriminator).
+    """
     num_classes = num_classes_for(config, dataset)
     output = "critic" if config.loss == "wasserstein" else "logit"
     preset = GAN_PRESETS[config.model_size]
@@ -212,8 +231,10 @@ class GANTrainer:
 
         # 4. One optimizer per player, each with its warm-up.
         g_optimizer, d_optimizer = self._optimizer(self.g_network), self._optimizer(self.d_network)
-        self.g_lr_scheduler = warmup_lr_scheduler(g_optimizer, config.lr_warmup_steps)
-        self.d_lr_scheduler = warmup_lr_scheduler(d_optimizer, config.lr_warmup_steps)
+        # D's scheduler steps once per D update, d_steps times per generator step.
+        self.g_lr_scheduler = lr_scheduler(g_optimizer, config.lr_warmup_steps, config.max_steps, config.lr_schedule)
+        self.d_lr_scheduler = lr_scheduler(d_optimizer, config.lr_warmup_steps, config.d_steps * config.max_steps,
+                                           config.lr_schedule)
         self.G, self.D, self.g_optimizer, self.d_optimizer = accelerator.prepare(
             self.g_network, self.d_network, g_optimizer, d_optimizer
         )
@@ -240,7 +261,15 @@ class GANTrainer:
     # -- the two players' objectives --------------------------------------------------------
 
     def discriminator_loss(self, real: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, dict]:
-        """D's loss on real x and fresh G(z), plus the regularizer; and the values to log."""
+        """D's loss on real x and fresh G(z), plus the regularizer; and the values to log.
+
+        Args:
+            real: a batch of real samples.
+            labels: their class labels for a conditional GAN, else None.
+
+        Returns:
+            (loss, values to log).
+        """
         with torch.no_grad(), autocast(self.accelerator):
             fake = self.G(self._latents(real.shape[0]), class_labels=labels)
         fake = fake.float()  # G's output under autocast; D, the penalty and the loss see fp32 inputs
@@ -260,7 +289,15 @@ class GANTrainer:
         return loss + penalty, values
 
     def generator_loss(self, batch_size: int, labels: torch.Tensor | None) -> torch.Tensor:
-        """G's loss on D(G(z)) for fresh z."""
+        """G's loss on D(G(z)) for fresh z.
+
+        Args:
+            batch_size: how many z to draw.
+            labels: class labels for a conditional GAN, else None.
+
+        Returns:
+            The loss, a scalar.
+        """
         with autocast(self.accelerator):
             fake = self.G(self._latents(batch_size), class_labels=labels)
             fake_out = self.D(fake, class_labels=labels).float()
@@ -273,7 +310,15 @@ class GANTrainer:
     # -- the loop ---------------------------------------------------------------------------
 
     def train(self) -> GANPipeline:
-        """Run from the current step to ``max_steps``; save and return the pipeline."""
+        """Run from the current step to ``max_steps``; save and return the pipeline.
+
+        Returns:
+            The trained `GANPipeline` (the EMA generator when there is one), also saved under
+            ``<output_dir>/pipeline``.
+
+        Raises:
+            NonFiniteLossError: when a loss becomes NaN or infinite.
+        """
         config, accelerator = self.config, self.accelerator
         accumulation = config.gradient_accumulation_steps
         batches = make_batches(self.dataset, config, accelerator, start=self.batches_taken)
@@ -356,13 +401,25 @@ class GANTrainer:
     # -- results ----------------------------------------------------------------------------
 
     def pipeline(self) -> GANPipeline:
-        """A pipeline of the sampling generator (the EMA's by default) and the discriminator."""
+        """A pipeline of the sampling generator (the EMA's by default) and the discriminator.
+
+        Returns:
+            The `GANPipeline`; it shares the trainer's networks.
+        """
         network = self.ema.module if self.ema is not None else self.g_network
         return GANPipeline(generator=network, discriminator=self.d_network)
 
     @torch.no_grad()
     def sample(self, num_samples: int, seed: int = 0) -> torch.Tensor:
-        """`num_samples` samples: images in [0, 1], points as they are."""
+        """`num_samples` samples: images in [0, 1], points as they are.
+
+        Args:
+            num_samples: how many samples; conditional models cycle through the classes.
+            seed: seeds the latents.
+
+        Returns:
+            Images (N, C, H, W) in [0, 1], or points (N, D).
+        """
         pipeline = self.pipeline()
         labels = torch.arange(num_samples) % self.num_classes if self.num_classes else None
         generator = torch.Generator(self.accelerator.device).manual_seed(seed)
@@ -390,6 +447,11 @@ class GANTrainer:
         }
 
     def save_checkpoint(self) -> Path:
+        """Write a checkpoint of the current step (both networks, EMA, optimizers, RNG, data position).
+
+        Returns:
+            The checkpoint folder.
+        """
         self.last_checkpoint = save_checkpoint(
             self.accelerator, self.config.output_dir, self.step, **self._state(),
             total_limit=self.config.checkpoints_total_limit,
