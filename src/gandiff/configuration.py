@@ -45,7 +45,17 @@ def _thaw(value: Any) -> Any:
 
 
 class Config(Mapping):
-    """A read-only mapping of settings, also readable as attributes: ``config.beta_schedule``."""
+    """A read-only mapping of settings, also readable as attributes: ``config.beta_schedule``.
+
+    Args:
+        data: the settings; copied, so later changes to `data` do not reach the config.
+
+    Example:
+        >>> from gandiff.configuration import Config
+        >>> config = Config({"beta_schedule": "linear", "num_train_timesteps": 1000})
+        >>> config.beta_schedule, config["num_train_timesteps"]
+        ('linear', 1000)
+    """
 
     __slots__ = ("_data",)
 
@@ -87,19 +97,41 @@ class Config(Mapping):
         return (Config, (self._data,))
 
     def to_dict(self) -> dict[str, Any]:
-        """A plain, JSON-serializable dict (tuples become lists)."""
+        """A plain, JSON-serializable dict (tuples become lists).
+
+        Returns:
+            A new dict; changing it does not change the config.
+        """
         return _thaw(self)
 
 
 def check_choice(name: str, value: Any, choices: Iterator[str] | tuple[str, ...]) -> None:
-    """Raise a `ValueError` naming the valid choices when `value` is not one of them."""
+    """Raise a `ValueError` naming the valid choices when `value` is not one of them.
+
+    Args:
+        name: the setting's name, for the message.
+        value: the value given.
+        choices: the valid values.
+
+    Raises:
+        ValueError: when `value` is not in `choices`.
+    """
     choices = tuple(choices)
     if value not in choices:
         raise ValueError(f"{name}={value!r} is not valid; choose one of: {', '.join(map(repr, choices))}")
 
 
 def check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
-    """Raise a `ValueError` unless `value` is an int > 0 (or >= 0 with `allow_zero`)."""
+    """Raise a `ValueError` unless `value` is an int > 0 (or >= 0 with `allow_zero`).
+
+    Args:
+        name: the setting's name, for the message.
+        value: the value given; a bool is not an int here.
+        allow_zero: accept 0 too.
+
+    Raises:
+        ValueError: when `value` is not such an int.
+    """
     ok = isinstance(value, int) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
@@ -107,7 +139,18 @@ def check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
 
 
 def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a JSON config, with an error that names the file when it is not valid JSON."""
+    """Read a JSON config, with an error that names the file when it is not valid JSON.
+
+    Args:
+        path: the JSON file.
+
+    Returns:
+        The JSON object, as a dict.
+
+    Raises:
+        FileNotFoundError: when there is no file at `path`.
+        ValueError: when the file is not valid JSON or not a JSON object.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no config file at {path}")
@@ -127,6 +170,21 @@ class ConfigMixin:
     not take are kept in the config, so they survive a round trip through another class
     (DDPM -> DDIM -> DDPM), but they are never passed to ``__init__``: they cannot change
     behaviour, and loading reports them.
+
+    Example:
+        >>> import tempfile
+        >>> from gandiff import DDIMScheduler, DDPMScheduler
+        >>> ddpm = DDPMScheduler(num_train_timesteps=100, beta_schedule="squaredcos_cap_v2")
+        >>> ddpm.config.num_train_timesteps, ddpm.config.variance_type
+        (100, 'fixed_small')
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = ddpm.save_config(folder)
+        ...     again = DDPMScheduler.from_pretrained(folder)
+        >>> path.name, again.config == ddpm.config
+        ('scheduler_config.json', True)
+        >>> ddim = DDIMScheduler.from_config(ddpm.config)  # DDPM's variance_type is kept, unused
+        >>> ddim.config.variance_type, DDPMScheduler.from_config(ddim.config).config.beta_schedule
+        ('fixed_small', 'squaredcos_cap_v2')
     """
 
     config_name: str = "config.json"
@@ -146,7 +204,25 @@ class ConfigMixin:
         """Build an object from a config mapping; `overrides` replace individual settings.
 
         Metadata keys (starting with ``_``) are dropped; keys ``__init__`` does not take are
-        kept in the new object's config and reported in the log.
+        kept in the new object's config and reported in the log (at INFO when they belong to
+        a sibling class, such as a DDPM-only key given to DDIM; as a warning otherwise).
+
+        Args:
+            config: another object's ``config``, or a dict such as a loaded config file.
+            **overrides: settings that replace those of `config`.
+
+        Returns:
+            A new instance of the class it is called on.
+
+        Raises:
+            ValueError: when a setting is invalid for this class (raised by ``__init__``).
+
+        Example:
+            >>> from gandiff import DDPMScheduler
+            >>> ddpm = DDPMScheduler()
+            >>> cosine = DDPMScheduler.from_config(ddpm.config, beta_schedule="squaredcos_cap_v2")
+            >>> cosine.config.beta_schedule, cosine.config.num_train_timesteps
+            ('squaredcos_cap_v2', 1000)
         """
         settings = {k: v for k, v in dict(config).items() if not k.startswith("_")}
         settings.update(overrides)
@@ -161,13 +237,24 @@ class ConfigMixin:
         return obj
 
     def config_dict(self) -> dict[str, Any]:
-        """The JSON content written by ``save_config``: metadata first, then settings."""
+        """The JSON content written by ``save_config``: metadata first, then settings.
+
+        Returns:
+            ``{"_class_name": ..., "_gandiff_version": ..., **settings}``.
+        """
         from . import __version__
 
         return {"_class_name": type(self).__name__, "_gandiff_version": __version__, **self.config.to_dict()}
 
     def save_config(self, save_directory: str | os.PathLike) -> Path:
-        """Write ``config_name`` into `save_directory` (created if needed) and return its path."""
+        """Write ``config_name`` into `save_directory` (created if needed) and return its path.
+
+        Args:
+            save_directory: the folder to write into.
+
+        Returns:
+            The path of the written JSON file.
+        """
         directory = Path(save_directory)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / self.config_name
@@ -187,8 +274,18 @@ class ConfigMixin:
     ) -> dict:
         """Read the config JSON of a saved folder or Hub repo without building anything.
 
-        From a repo only this one file is downloaded. The Hub arguments are those of
-        `gandiff.hub.resolve_path`.
+        From a repo only this one file is downloaded.
+
+        Args:
+            pretrained_path: a local folder, or a Hub repo id ``"namespace/name"``.
+            subfolder: the folder inside it, e.g. ``"scheduler"`` in a pipeline.
+            revision, token, cache_dir, local_files_only: Hub only; as for `gandiff.hub.resolve_path`.
+
+        Returns:
+            The config, as a dict (metadata keys included).
+
+        Raises:
+            FileNotFoundError: when the folder or repo has no ``config_name`` file.
         """
         from .hub import resolve_file
 
@@ -204,7 +301,11 @@ class ConfigMixin:
         return load_config_file(path)
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
-        """Save the config into `save_directory`; models override this to add their weights."""
+        """Save the config into `save_directory`; models override this to add their weights.
+
+        Args:
+            save_directory: the folder to write into (created if needed).
+        """
         self.save_config(save_directory)
 
     @classmethod
@@ -251,8 +352,14 @@ class ConfigMixin:
     ):
         """Upload ``save_pretrained``'s files and a model card to the Hub repo `repo_id`, in one commit.
 
-        The repo is created when missing; unchanged files are not uploaded again. See
-        `gandiff.hub.push_to_hub` for the arguments. Returns the commit (``.oid``, ``.commit_url``).
+        The repo is created when missing; unchanged files are not uploaded again.
+
+        Args:
+            repo_id, private, token, commit_message, revision, metrics, sample_grid: as for
+                `gandiff.hub.push_to_hub`.
+
+        Returns:
+            huggingface_hub's ``CommitInfo`` of the commit (``.oid``, ``.commit_url``).
         """
         from .hub import push_to_hub
 

@@ -50,7 +50,15 @@ _TRUE = {"1", "ON", "YES", "TRUE"}
 
 
 def is_repo_id(pretrained_path: str | os.PathLike) -> bool:
-    """Whether `pretrained_path` names a Hub repo rather than a local folder."""
+    """Whether `pretrained_path` names a Hub repo rather than a local folder.
+
+    Args:
+        pretrained_path: a folder path or a repo id.
+
+    Returns:
+        True for a string shaped like ``"namespace/name"`` (or ``"name"``) that is not an
+        existing local path.
+    """
     return (
         isinstance(pretrained_path, str)
         and _REPO_ID.fullmatch(pretrained_path) is not None
@@ -129,8 +137,18 @@ def resolve_file(
 ) -> Path:
     """The local path of `filename` in a saved folder or Hub repo (only that file is downloaded).
 
-    The arguments are those of `resolve_path`. Raises `FileNotFoundError` naming what the
-    folder or repo holds when the file is missing.
+    Args:
+        pretrained_path: a local folder, or a Hub repo id ``"namespace/name"``.
+        filename: the file's name, e.g. ``"scheduler_config.json"``.
+        subfolder: the folder inside `pretrained_path` that holds it.
+        revision, token, cache_dir, local_files_only: Hub only; as for `resolve_path`.
+
+    Returns:
+        The local path of the file (in huggingface_hub's cache for a repo).
+
+    Raises:
+        FileNotFoundError: when the file is missing; the message names what the folder or
+            repo holds.
     """
     if not is_repo_id(pretrained_path):
         folder = _local_folder(pretrained_path, subfolder, revision)
@@ -409,6 +427,16 @@ def make_model_card(
 
     Built only from the saved `folder`, so it shows exactly what was uploaded, and is the same
     text for the same save (an unchanged push re-uploads nothing).
+
+    Args:
+        folder: the folder ``save_pretrained`` wrote.
+        repo_id: the repo the card is for, used in the usage snippet.
+        cls: the class of the saved object, for the tags and the snippet's import.
+        metrics: evaluation numbers to list, e.g. ``{"FID": 12.3}``.
+        sample_file: the name of a sample image inside `folder`, shown in the card.
+
+    Returns:
+        huggingface_hub's ``ModelCard``.
     """
     from huggingface_hub import ModelCard, ModelCardData
 

@@ -62,7 +62,30 @@ def _check_kind(kind: str) -> None:
 
 
 def register(kind: str, name: str | None = None) -> Callable[[type], type]:
-    """Class decorator: make the class loadable by `name` (default: its class name)."""
+    """Class decorator: make the class loadable by `name` (default: its class name).
+
+    Saved files name classes; loading finds them only through this registry. Plugin packages
+    use the same decorator in a module that their ``gandiff.plugins`` entry point names.
+
+    Args:
+        kind: ``"scheduler"``, ``"model"`` or ``"pipeline"``.
+        name: the name saved files use for the class; its class name by default.
+
+    Returns:
+        The decorator, which returns the class unchanged.
+
+    Raises:
+        ValueError: for an unknown `kind`, or when another class already holds the name.
+
+    Example:
+        >>> from gandiff import DDIMScheduler, register
+        >>> from gandiff.registry import lookup
+        >>> @register("scheduler")
+        ... class MyDDIM(DDIMScheduler):
+        ...     pass
+        >>> lookup("scheduler", "MyDDIM") is MyDDIM
+        True
+    """
     _check_kind(kind)
 
     def decorator(cls: type) -> type:
@@ -115,7 +138,17 @@ def _kind_of(cls: type) -> str:
 
 
 def sibling_config_keys(cls: type) -> frozenset[str]:
-    """Every constructor argument of the registered classes of `cls`'s kind (schedulers, say)."""
+    """Every constructor argument of the registered classes of `cls`'s kind (schedulers, say).
+
+    `ConfigMixin.from_config` uses it to tell a sibling class's key (expected after a swap)
+    from a key no class of the kind takes (a typo).
+
+    Args:
+        cls: a scheduler, model or pipeline class.
+
+    Returns:
+        The argument names; empty when `cls` is of no registry kind.
+    """
     from .configuration import init_parameters
 
     try:
@@ -126,14 +159,39 @@ def sibling_config_keys(cls: type) -> frozenset[str]:
 
 
 def known_names(kind: str) -> list[str]:
-    """Every name `lookup(kind, name)` accepts, plugins included."""
+    """Every name `lookup(kind, name)` accepts, plugins included.
+
+    Args:
+        kind: ``"scheduler"``, ``"model"`` or ``"pipeline"``.
+
+    Returns:
+        The names, sorted.
+
+    Example:
+        >>> from gandiff.registry import known_names
+        >>> {"DDIMScheduler", "DDPMScheduler"} <= set(known_names("scheduler"))
+        True
+    """
     _check_kind(kind)
     _load_plugins()
     return sorted(set(_BUILTIN[kind]) | set(_registered[kind]))
 
 
 def lookup(kind: str, name: str) -> type:
-    """The class registered as `name`; a `KeyError` listing the known names otherwise."""
+    """The class registered as `name`; a `KeyError` listing the known names otherwise.
+
+    Args:
+        kind: ``"scheduler"``, ``"model"`` or ``"pipeline"``.
+        name: the registered name, e.g. ``"DDPMScheduler"``.
+
+    Returns:
+        The class.
+
+    Raises:
+        KeyError: when no class of that kind is registered as `name`; the message lists the
+            known names.
+        ValueError: for an unknown `kind`.
+    """
     _check_kind(kind)
     if name in _registered[kind]:
         return _registered[kind][name]
@@ -152,6 +210,17 @@ def resolve_library_class(library: str, name: str, kinds: tuple[str, ...] = ("mo
     ``"diffusers"`` names are mapped to the gandiff class that reads the same files; every
     other library name (``"gandiff"``, a plugin's) is looked up by class name. The pair is
     data from a file, never an import path: an unregistered class is an error, not an import.
+
+    Args:
+        library: the first element of the pair, e.g. ``"gandiff"`` or ``"diffusers"``.
+        name: the class name, the second element.
+        kinds: the registry kinds to search, in order.
+
+    Returns:
+        The registered class.
+
+    Raises:
+        KeyError: when the class is not registered (or a diffusers class has no equivalent).
     """
     if library == "diffusers":
         if name not in _DIFFUSERS_EQUIVALENTS:

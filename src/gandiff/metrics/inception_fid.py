@@ -51,6 +51,9 @@ def inception_weights_path(weights_path: str | os.PathLike | None = None, downlo
         weights_path: use this file (it must exist) instead of the cache.
         download: fetch the file into torch's hub cache when it is not there yet.
 
+    Returns:
+        The path of the weights file.
+
     Raises:
         InceptionWeightsUnavailableError: the file is not cached and may not or could not be
             downloaded; the message names the URL and where to put the file.
@@ -100,6 +103,19 @@ def inception_features(
 
     Images are quantized to 8 bits as saved images are (what FID is defined on); grey images
     are repeated over three channels. torch-fidelity resizes them to 299 × 299 itself.
+
+    Args:
+        images: (N, 1 or 3, H, W) images in [-1, 1].
+        weights_path, download: as for `inception_weights_path`.
+        batch_size: images per forward pass.
+
+    Returns:
+        (N, 2048) float features.
+
+    Raises:
+        ImportError: torch-fidelity is missing (``pip install "gandiff[metrics]"``).
+        InceptionWeightsUnavailableError: the weights are not cached and cannot be downloaded.
+        ValueError: for images of another shape.
     """
     extractor = _extractor(str(inception_weights_path(weights_path, download)))
     images = torch.as_tensor(images).detach().float().cpu()
@@ -116,6 +132,18 @@ def inception_fid(
     download: bool = True,
     batch_size: int = 50,
 ) -> float:
-    """FID between `real` and `fake` images (N, C, H, W) in [-1, 1] (see `inception_features`)."""
+    """FID between `real` and `fake` images (N, C, H, W) in [-1, 1] (see `inception_features`).
+
+    Args:
+        real: (N, C, H, W) data images in [-1, 1].
+        fake: (M, C, H, W) generated images in [-1, 1].
+        weights_path, download, batch_size: as for `inception_features`.
+
+    Returns:
+        The Fréchet distance of the two sets' Inception features (Heusel et al. 2017).
+
+    Raises:
+        ImportError, InceptionWeightsUnavailableError, ValueError: as `inception_features`.
+    """
     options = dict(weights_path=weights_path, download=download, batch_size=batch_size)
     return frechet_distance(inception_features(real, **options), inception_features(fake, **options))

@@ -66,8 +66,15 @@ def sliced_wasserstein_distance(
 
 @dataclass(frozen=True)
 class SlicedWasserstein:
-    distance: float  # SW(samples, reference)
-    floor: float  # SW(independent data, reference): a perfect model's score at this sample size
+    """A sliced Wasserstein distance beside its noise floor.
+
+    Attributes:
+        distance: SW(samples, reference).
+        floor: SW(independent data, reference): a perfect model's score at this sample size.
+    """
+
+    distance: float
+    floor: float
 
 
 def sliced_wasserstein_with_floor(
@@ -82,6 +89,12 @@ def sliced_wasserstein_with_floor(
             as `samples`, so that the floor has the model's sampling noise.
         options: `sliced_wasserstein_distance`'s keyword arguments; both distances use the same
             directions.
+
+    Returns:
+        The `SlicedWasserstein` distance and floor.
+
+    Raises:
+        ValueError: when `independent` and `samples` differ in size.
     """
     if len(independent) != len(samples):
         raise ValueError(f"independent must hold as many points as samples ({len(samples)}), got {len(independent)}")

@@ -48,6 +48,14 @@ class SpatialSelfAttention(nn.Module):
         self.to_out = nn.ModuleList([nn.Linear(channels, channels)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Attend over the positions of a feature map.
+
+        Args:
+            x: features (B, channels, H, W).
+
+        Returns:
+            A tensor shaped like `x`.
+        """
         batch, channels, height, width = x.shape
         h = self.group_norm(x) if self.group_norm is not None else x
         # A free view when `h` is channels-last, one copy otherwise.

@@ -17,9 +17,19 @@ def check_class_labels(
 ) -> torch.Tensor | None:
     """Validate class labels for a model with `num_classes` classes (None: unconditional).
 
-    Returns the labels as a LongTensor of shape (batch_size,) on `device`, or None for an
-    unconditional model. Raises `ValueError` when labels are missing for a conditional model,
-    given to an unconditional one, of the wrong shape or type, or out of ``[0, num_classes)``.
+    Args:
+        class_labels: one integer label per sample, or None.
+        num_classes: the model's number of classes; None for an unconditional model.
+        batch_size: the number of samples.
+        device: where the returned labels are put.
+
+    Returns:
+        The labels as a LongTensor of shape (batch_size,) on `device`, or None for an
+        unconditional model.
+
+    Raises:
+        ValueError: when labels are missing for a conditional model, given to an unconditional
+            one, of the wrong shape or type, or out of ``[0, num_classes)``.
     """
     if num_classes is None:
         if class_labels is not None:

@@ -97,6 +97,22 @@ class DCGANGenerator(ModelMixin):
         base_channels: channels of the last hidden layer (``ngf`` in the reference); the
             first has ``base_channels · 2^(n-1)``.
         num_classes: number of classes for a conditional generator; None for unconditional.
+
+    Raises:
+        ValueError: for an unsupported resolution or a non-positive size.
+
+    Example:
+        >>> import torch
+        >>> from gandiff import DCGANGenerator
+        >>> generator = DCGANGenerator()  # the reference DCGAN at 64×64
+        >>> sum(p.numel() for p in generator.parameters())
+        3576704
+        >>> small = DCGANGenerator(latent_dim=16, out_channels=1, resolution=28, base_channels=8, num_classes=10)
+        >>> images = small(torch.randn(4, 16), class_labels=torch.tensor([0, 1, 2, 3]))
+        >>> images.shape, small.sample_shape
+        (torch.Size([4, 1, 28, 28]), (1, 28, 28))
+        >>> bool(images.abs().max() <= 1)  # tanh output
+        True
     """
 
     def __init__(

@@ -31,6 +31,24 @@ def sinusoidal_embedding(
     ``[sin, cos]``, or ``[cos, sin]`` with `flip_sin_to_cos`; an odd `dim` gets a zero last column.
     The operations and their order are diffusers' ``get_timestep_embedding``, so the two
     libraries give bit-identical features.
+
+    Args:
+        timesteps: (B,) integer or fractional timesteps.
+        dim: the number of features.
+        flip_sin_to_cos: put the cosines first.
+        freq_shift: the shift in the frequencies' exponent (see above).
+        max_period: the longest period, 1 / the lowest frequency when `freq_shift` is 1.
+
+    Returns:
+        (B, dim) float32 features.
+
+    Example:
+        >>> import torch
+        >>> from gandiff.models.embeddings import sinusoidal_embedding
+        >>> sinusoidal_embedding(torch.tensor([0, 10]), dim=4).shape
+        torch.Size([2, 4])
+        >>> sinusoidal_embedding(torch.tensor([0]), dim=4).tolist()  # sin 0 = 0, cos 0 = 1
+        [[0.0, 0.0, 1.0, 1.0]]
     """
     half = dim // 2
     exponent = -math.log(max_period) * torch.arange(half, dtype=torch.float32, device=timesteps.device)
@@ -61,4 +79,12 @@ class TimestepEmbedding(nn.Module):
         self.linear_2 = nn.Linear(time_embed_dim, time_embed_dim)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Embed the sinusoidal features.
+
+        Args:
+            features: (B, in_channels) features of `sinusoidal_embedding`.
+
+        Returns:
+            (B, time_embed_dim) embeddings.
+        """
         return self.linear_2(F.silu(self.linear_1(features)))

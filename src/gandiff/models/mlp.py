@@ -90,7 +90,15 @@ class MLPGenerator(ModelMixin):
         return (self.config.data_dim,)
 
     def forward(self, z: torch.Tensor, class_labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Map latents (B, latent_dim) (and labels (B,) if conditional) to points (B, data_dim)."""
+        """Map latents to points.
+
+        Args:
+            z: latents (B, latent_dim).
+            class_labels: integer labels (B,) for a conditional model, else None.
+
+        Returns:
+            Points (B, data_dim).
+        """
         _check_points(z, self.config.latent_dim, "latents")
         labels = check_class_labels(class_labels, self.config.num_classes, z.shape[0], z.device)
         if labels is not None:
@@ -147,7 +155,15 @@ class MLPDiscriminator(ModelMixin):
         return (self.config.data_dim,)
 
     def forward(self, x: torch.Tensor, class_labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Score points (B, data_dim) (with labels (B,) if conditional); returns raw scores (B,)."""
+        """Score points.
+
+        Args:
+            x: points (B, data_dim).
+            class_labels: integer labels (B,) for a conditional model, else None.
+
+        Returns:
+            Raw scores (B,): logits or critic values.
+        """
         _check_points(x, self.config.data_dim, "points")
         labels = check_class_labels(class_labels, self.config.num_classes, x.shape[0], x.device)
         h = self.hidden(x)  # (B, hidden_dim) = φ(x)
@@ -176,6 +192,19 @@ class MLPDenoiser(ModelMixin):
             ``[0, num_train_timesteps)``, which catches a model paired with the wrong schedule
             or fed times normalized to [0, 1].
         num_classes: number of classes for a conditional denoiser; None for unconditional.
+
+    Raises:
+        ValueError: for a non-positive size, or an odd `time_embedding_dim`.
+
+    Example:
+        >>> import torch
+        >>> from gandiff import MLPDenoiser
+        >>> denoiser = MLPDenoiser(hidden_dim=32, num_layers=2)
+        >>> x_t = torch.randn(5, 2)
+        >>> denoiser(x_t, torch.tensor([0, 10, 100, 500, 999])).shape  # one t per point
+        torch.Size([5, 2])
+        >>> denoiser(x_t, 250).shape, denoiser.sample_shape  # one t for all
+        (torch.Size([5, 2]), (2,))
     """
 
     def __init__(

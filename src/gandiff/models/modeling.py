@@ -34,7 +34,11 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
     config_name = "config.json"
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
-        """Write ``config.json`` and ``model.safetensors`` into `save_directory`, atomically."""
+        """Write ``config.json`` and ``model.safetensors`` into `save_directory`, atomically.
+
+        Args:
+            save_directory: the model's folder; an existing one must be empty or a previous save.
+        """
         from safetensors.torch import save_file
 
         with atomic_directory(save_directory) as staging:
@@ -71,6 +75,14 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
             token: Hub only: the token for a private repo (default: ``hf auth login``'s).
             cache_dir: Hub only: where downloads are cached (default: huggingface_hub's cache).
             local_files_only: Hub only: use the cache, make no request (as ``HF_HUB_OFFLINE=1``).
+
+        Returns:
+            The model, in eval mode. Called on ``ModelMixin`` itself, the class is read from
+            the saved config through the registry.
+
+        Raises:
+            ValueError: when the folder holds another class, or a weight is missing, unexpected
+                or of the wrong shape (every such key is named).
         """
         folder = resolve_path(
             pretrained_path,
@@ -104,7 +116,14 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
 
     @classmethod
     def convert_state_dict(cls, state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Rename legacy keys of older checkpoints; models with such history override this."""
+        """Rename legacy keys of older checkpoints; models with such history override this.
+
+        Args:
+            state_dict: the weights as read from the file.
+
+        Returns:
+            The weights under this model's current names (here: unchanged).
+        """
         return state_dict
 
 

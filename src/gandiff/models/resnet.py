@@ -84,8 +84,16 @@ class ResnetBlock2D(nn.Module):
             self.conv_shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1)
 
     def forward(self, x: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
-        """Args: `x` (B, C_in, H, W); `temb` (B, D), the time embedding *after* the activation
-        (every block applies the same activation to it, so the U-Net does it once)."""
+        """Apply the block.
+
+        Args:
+            x: features (B, in_channels, H, W).
+            temb: (B, temb_channels), the time embedding *after* the activation (every block
+                applies the same activation to it, so the U-Net does it once).
+
+        Returns:
+            Features (B, out_channels, H', W'), resampled when the block resamples.
+        """
         h = self.act(self.norm1(x))
         if self.resample is not None:
             x = self.resample(x)
@@ -124,6 +132,14 @@ class Downsample2D(nn.Module):
         self.conv = nn.Conv2d(channels, channels, kernel_size=3, stride=2, padding=padding)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Halve the size.
+
+        Args:
+            x: features (B, channels, H, W).
+
+        Returns:
+            Features (B, channels, ⌈H/2⌉, ⌈W/2⌉).
+        """
         if self.asymmetric_pad:
             x = F.pad(x, (0, 1, 0, 1))  # (left, right, top, bottom)
         return self.conv(x)
@@ -141,4 +157,12 @@ class Upsample2D(nn.Module):
         self.conv = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Double the size.
+
+        Args:
+            x: features (B, channels, H, W).
+
+        Returns:
+            Features (B, channels, 2H, 2W).
+        """
         return self.conv(_nearest_2x(x))

@@ -209,6 +209,24 @@ class UNet2DModel(ModelMixin):
         num_class_embeds: number of classes for class conditioning, or ``None``.
         num_train_timesteps: read by diffusers' ``"learned"`` time embedding only; kept so
             that configs load unchanged.
+
+    Raises:
+        ValueError: for an invalid setting (unknown block type, group count that does not
+            divide the channels, sample size the down path cannot halve, ...), naming the fix.
+
+    Example:
+        >>> import torch
+        >>> from gandiff import UNet2DModel
+        >>> unet = UNet2DModel(
+        ...     sample_size=8, in_channels=1, out_channels=1, block_out_channels=(8, 16),
+        ...     down_block_types=("DownBlock2D", "AttnDownBlock2D"), up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+        ...     layers_per_block=1, norm_num_groups=4,
+        ... )
+        >>> x_t = torch.randn(2, 1, 8, 8)
+        >>> unet(x_t, torch.tensor([10, 500])).shape
+        torch.Size([2, 1, 8, 8])
+        >>> unet.sample_shape, unet.config.block_out_channels
+        ((1, 8, 8), (8, 16))
     """
 
     def __init__(
@@ -330,6 +348,12 @@ class UNet2DModel(ModelMixin):
         """Rename the old attention keys (``...attentions.0.query.weight`` -> ``...to_q.weight``).
 
         The same renaming as diffusers' ``_fix_state_dict_keys_on_load``; shapes are unchanged.
+
+        Args:
+            state_dict: the weights as read from the file.
+
+        Returns:
+            The weights under the current names.
         """
         converted = {}
         for key, value in state_dict.items():

@@ -81,7 +81,15 @@ class DownBlock2D(nn.Module):
             self.downsamplers = nn.ModuleList([Downsample2D(out_channels, padding=downsample_padding)])
 
     def forward(self, h: torch.Tensor, temb: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Return the output and the skip connections, in the order they were made."""
+        """Run the block's residual (and attention) layers, then downsample.
+
+        Args:
+            h: features (B, in_channels, H, W).
+            temb: the activated time embedding (B, D).
+
+        Returns:
+            The output, and the skip connections in the order they were made.
+        """
         skips = []
         for i, resnet in enumerate(self.resnets):
             h = resnet(h, temb)
@@ -153,8 +161,17 @@ class UpBlock2D(nn.Module):
             self.upsamplers = nn.ModuleList([Upsample2D(out_channels)])
 
     def forward(self, h: torch.Tensor, skips: list[torch.Tensor], temb: torch.Tensor) -> torch.Tensor:
-        """`skips`: this block's ``len(self.resnets)`` skip connections, in the order the down
-        path made them; the last one is read first."""
+        """Concatenate a skip connection before each residual layer, then upsample.
+
+        Args:
+            h: features from the block below (B, C, H, W).
+            skips: this block's ``len(self.resnets)`` skip connections, in the order the down
+                path made them; the last one is read first.
+            temb: the activated time embedding (B, D).
+
+        Returns:
+            The block's output features.
+        """
         for i, resnet in enumerate(self.resnets):
             h = torch.cat([h, skips[-1 - i]], dim=1)  # (B, C_h + C_skip, H, W)
             h = resnet(h, temb)
@@ -205,6 +222,15 @@ class UNetMidBlock2D(nn.Module):
             self.attentions = nn.ModuleList([attention])
 
     def forward(self, h: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
+        """Residual block, attention, residual block, at the lowest resolution.
+
+        Args:
+            h: features (B, channels, H, W).
+            temb: the activated time embedding (B, D).
+
+        Returns:
+            Features shaped like `h`.
+        """
         h = self.resnets[0](h, temb)
         if self.attentions is not None:
             h = self.attentions[0](h)

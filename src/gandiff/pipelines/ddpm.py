@@ -28,6 +28,26 @@ class DDPMPipeline(Pipeline):
         scheduler: any `SchedulerMixin` (DDPM, DDIM, or a plugin's).
         denoiser: any other noise-prediction network (e.g. the 2-D `MLPDenoiser`); give it
             instead of `unet`.
+
+    Raises:
+        ValueError: unless exactly one of `unet` and `denoiser` is given, and a scheduler.
+
+    Example:
+        >>> import torch
+        >>> from gandiff import DDIMScheduler, DDPMPipeline, DDPMScheduler, UNet2DModel
+        >>> unet = UNet2DModel(
+        ...     sample_size=8, in_channels=1, out_channels=1, block_out_channels=(8, 16),
+        ...     down_block_types=("DownBlock2D", "AttnDownBlock2D"), up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+        ...     layers_per_block=1, norm_num_groups=4, attention_head_dim=None,
+        ... )
+        >>> pipe = DDPMPipeline(unet=unet, scheduler=DDPMScheduler(num_train_timesteps=50))
+        >>> pipe.set_progress_bar_config(disable=True)
+        >>> out = pipe(batch_size=2, num_inference_steps=5, generator=torch.Generator().manual_seed(0), output_type="pt")
+        >>> out.images.shape
+        torch.Size([2, 1, 8, 8])
+        >>> pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)  # swap, no retraining
+        >>> pipe(batch_size=2, num_inference_steps=5, output_type="np").images.shape
+        (2, 8, 8, 1)
     """
 
     def __init__(self, unet=None, scheduler=None, denoiser=None):
@@ -64,6 +84,14 @@ class DDPMPipeline(Pipeline):
                 ``"np"`` | ``"pt"`` for points (default ``"np"``).
             eta: DDIM's η (0 deterministic, 1 like DDPM with β̃); only for schedulers whose
                 ``step`` takes it.
+
+        Returns:
+            `ImagePipelineOutput` (``.images`` in [0, 1]) for a U-Net on images,
+            `PointsPipelineOutput` (``.points`` in data units) for a points denoiser.
+
+        Raises:
+            ValueError: for `eta` with a scheduler whose ``step`` takes none, or class labels
+                of the wrong shape.
         """
         network, scheduler = self.network, self.scheduler
         step_kwargs = self._step_kwargs(eta)

@@ -20,6 +20,20 @@ class GANPipeline(Pipeline):
             has ``latent_dim`` in its config.
         discriminator: optional; kept so training can resume from the pipeline, and may be
             dropped (``None``) after training.
+
+    Raises:
+        ValueError: when no generator is given.
+
+    Example:
+        >>> import torch
+        >>> from gandiff import DCGANGenerator, GANPipeline
+        >>> generator = DCGANGenerator(latent_dim=8, out_channels=1, resolution=28, base_channels=4)
+        >>> pipe = GANPipeline(generator=generator)
+        >>> out = pipe(batch_size=2, generator=torch.Generator().manual_seed(0), output_type="np")
+        >>> out.images.shape, out.images.dtype
+        ((2, 28, 28, 1), dtype('float32'))
+        >>> bool(out.images.min() >= 0 and out.images.max() <= 1)
+        True
     """
 
     def __init__(self, generator=None, discriminator=None):
@@ -46,6 +60,13 @@ class GANPipeline(Pipeline):
             latents: explicit z of shape (batch_size, latent_dim), e.g. to interpolate.
             class_labels: one label for all samples or one per sample (conditional GANs).
             output_type: ``"pil"`` | ``"np"`` | ``"pt"`` for images, ``"np"`` | ``"pt"`` for points.
+
+        Returns:
+            `ImagePipelineOutput` (``.images`` in [0, 1]) for an image generator,
+            `PointsPipelineOutput` (``.points`` in data units) for a points generator.
+
+        Raises:
+            ValueError: when `latents` or `class_labels` have the wrong shape.
         """
         network = self.generator  # the component; `generator` the argument is the RNG
         latent_shape = (batch_size, network.config.latent_dim)

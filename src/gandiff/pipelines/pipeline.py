@@ -34,14 +34,22 @@ MODEL_INDEX_NAME = "model_index.json"
 
 @dataclass
 class ImagePipelineOutput:
-    """Generated images in [0, 1]: a list of PIL images, (B, H, W, C) numpy or (B, C, H, W) tensor."""
+    """Generated images in [0, 1]: a list of PIL images, (B, H, W, C) numpy or (B, C, H, W) tensor.
+
+    Attributes:
+        images: the images, in the ``output_type`` the pipeline was asked for.
+    """
 
     images: Any
 
 
 @dataclass
 class PointsPipelineOutput:
-    """Generated points (B, D), as numpy or a tensor, in data units (no rescaling)."""
+    """Generated points (B, D), as numpy or a tensor, in data units (no rescaling).
+
+    Attributes:
+        points: the points, in the ``output_type`` the pipeline was asked for.
+    """
 
     points: Any
 
@@ -53,6 +61,10 @@ class Pipeline:
     ``super().__init__(**components)``. Components are plain attributes, so assigning
     ``pipe.scheduler = other`` changes what ``__call__`` uses and what ``save_pretrained``
     writes.
+
+    Args:
+        **components: the components by name: gandiff models (`ModelMixin`) and schedulers
+            (`SchedulerMixin`), or ``None`` for an absent optional one.
     """
 
     def __init__(self, **components: Any) -> None:
@@ -73,6 +85,7 @@ class Pipeline:
 
     @property
     def device(self) -> torch.device:
+        """The device of the first model component's parameters (CPU when there are none)."""
         for model in self._models():
             for tensor in model.parameters():
                 return tensor.device
@@ -80,13 +93,22 @@ class Pipeline:
 
     @property
     def dtype(self) -> torch.dtype:
+        """The dtype of the first model component's parameters (float32 when there are none)."""
         for model in self._models():
             for tensor in model.parameters():
                 return tensor.dtype
         return torch.float32
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "Pipeline":
-        """Move every model component to `device` and/or cast it to `dtype`; returns self."""
+        """Move every model component to `device` and/or cast it to `dtype`.
+
+        Args:
+            device: the target device; ``None`` leaves the device.
+            dtype: the target floating-point dtype; ``None`` leaves the dtype.
+
+        Returns:
+            The pipeline itself, moved in place.
+        """
         for model in self._models():
             model.to(device=device, dtype=dtype)
         return self
@@ -94,10 +116,22 @@ class Pipeline:
     # -- progress ---------------------------------------------------------------------------
 
     def set_progress_bar_config(self, **kwargs: Any) -> None:
-        """Options for the tqdm bar of ``__call__``, e.g. ``disable=True``."""
+        """Options for the tqdm bar of ``__call__``, e.g. ``disable=True``.
+
+        Args:
+            **kwargs: keyword arguments of ``tqdm``; they replace the earlier ones.
+        """
         self._progress_bar_config = dict(kwargs)
 
     def progress_bar(self, iterable: Iterable) -> Iterable:
+        """Wrap the sampling loop's iterable in a tqdm bar with ``set_progress_bar_config``'s options.
+
+        Args:
+            iterable: what ``__call__`` loops over (the scheduler's timesteps).
+
+        Returns:
+            The tqdm-wrapped iterable.
+        """
         from tqdm.auto import tqdm
 
         return tqdm(iterable, **self._progress_bar_config)
@@ -105,7 +139,14 @@ class Pipeline:
     # -- saving and loading -----------------------------------------------------------------
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
-        """Write ``model_index.json`` and one folder per component, atomically."""
+        """Write ``model_index.json`` and one folder per component, atomically.
+
+        Args:
+            save_directory: the pipeline folder; an existing one must be empty or a previous save.
+
+        Raises:
+            ValueError: when a component's class is not registered (it could not be loaded back).
+        """
         from .. import __version__
 
         index: dict[str, Any] = {"_class_name": type(self).__name__, "_gandiff_version": __version__}
@@ -160,6 +201,15 @@ class Pipeline:
             local_files_only: Hub only: use the cache, make no request (as ``HF_HUB_OFFLINE=1``).
             allow_pickle: read (and download) a model's pickled ``.bin`` weights when it has no
                 safetensors file, with ``torch.load(weights_only=True)``. Off by default.
+            **components: components to use instead of loading them.
+
+        Returns:
+            The pipeline, of the class named in ``model_index.json``.
+
+        Raises:
+            FileNotFoundError: when the folder has no ``model_index.json``.
+            ValueError: when the saved pipeline is not a `cls`, or a component is unknown or
+                not registered.
         """
         folder = resolve_path(
             pretrained_path,
@@ -206,8 +256,14 @@ class Pipeline:
 
         The card shows the pipeline's configs, a usage snippet, and `metrics` (e.g.
         ``{"FID": 12.3}``) and `sample_grid` (a PIL image) when given. The repo is created when
-        missing; unchanged files are not uploaded again. See `gandiff.hub.push_to_hub`.
-        Returns the commit (``.oid``, ``.commit_url``).
+        missing; unchanged files are not uploaded again.
+
+        Args:
+            repo_id, private, token, commit_message, revision, metrics, sample_grid: as for
+                `gandiff.hub.push_to_hub`.
+
+        Returns:
+            huggingface_hub's ``CommitInfo`` of the commit (``.oid``, ``.commit_url``).
         """
         from ..hub import push_to_hub
 
@@ -231,6 +287,17 @@ class Pipeline:
         Images (B, C, H, W) in [-1, 1] become [0, 1]: ``"pil"`` (default) a list of PIL images,
         ``"np"`` (B, H, W, C) float32, ``"pt"`` (B, C, H, W). Points (B, D) stay in data units:
         ``"np"`` (default) or ``"pt"``.
+
+        Args:
+            samples: the network-space samples, (B, C, H, W) images or (B, D) points.
+            output_type: ``"pil"``, ``"np"`` or ``"pt"``; ``None`` for the default.
+
+        Returns:
+            `ImagePipelineOutput` for images, `PointsPipelineOutput` for points.
+
+        Raises:
+            ValueError: for an output type the samples cannot take, or samples that are
+                neither images nor points.
         """
         samples = samples.detach().float().cpu()
         if samples.ndim == 2:

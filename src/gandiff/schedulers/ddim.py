@@ -47,6 +47,19 @@ class DDIMScheduler(AlphaBarScheduler):
     Raises:
         ValueError: for an unknown schedule, prediction type or spacing, a non-positive T, a
             bad β range or bad `trained_betas`, naming the valid values.
+
+    Example:
+        >>> import torch
+        >>> from gandiff import DDIMScheduler, DDPMScheduler
+        >>> scheduler = DDIMScheduler.from_config(DDPMScheduler().config)  # same trained network
+        >>> scheduler.set_timesteps(5)
+        >>> scheduler.timesteps
+        tensor([800, 600, 400, 200,   0])
+        >>> x_t = torch.randn(1, 2)
+        >>> for t in scheduler.timesteps:  # a "network" that predicts ε = 0: x̂_0 = x_t / √ᾱ_t
+        ...     x_t = scheduler.step(torch.zeros(1, 2), t, x_t, eta=0.0).prev_sample
+        >>> x_t.shape
+        torch.Size([1, 2])
     """
 
     def __init__(

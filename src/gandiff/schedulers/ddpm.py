@@ -71,6 +71,23 @@ class DDPMScheduler(AlphaBarScheduler):
     Raises:
         ValueError: for an unknown schedule, variance type, prediction type or spacing, a
             non-positive T, a bad β range or bad `trained_betas`, naming the valid values.
+
+    Example:
+        >>> import torch
+        >>> from gandiff import DDPMScheduler
+        >>> scheduler = DDPMScheduler()  # Ho et al. 2020
+        >>> scheduler.config.beta_schedule, scheduler.config.variance_type, len(scheduler.timesteps)
+        ('linear', 'fixed_small', 1000)
+        >>> x0, noise = torch.zeros(2, 1, 4, 4), torch.ones(2, 1, 4, 4)
+        >>> x_t = scheduler.add_noise(x0, noise, torch.tensor([0, 999]))  # √(1 − ᾱ_t) ε here
+        >>> [round(v, 4) for v in x_t[:, 0, 0, 0].tolist()]
+        [0.01, 1.0]
+        >>> scheduler.set_timesteps(10)
+        >>> scheduler.timesteps
+        tensor([900, 800, 700, 600, 500, 400, 300, 200, 100,   0])
+        >>> out = scheduler.step(noise, 900, x_t, generator=torch.Generator().manual_seed(0))
+        >>> out.prev_sample.shape, out.pred_original_sample.shape
+        (torch.Size([2, 1, 4, 4]), torch.Size([2, 1, 4, 4]))
     """
 
     def __init__(

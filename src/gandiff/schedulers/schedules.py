@@ -37,12 +37,36 @@ _RANGED_SCHEDULES = ("linear", "scaled_linear", "sigmoid")
 
 
 def linear_betas(num_train_timesteps: int, beta_start: float, beta_end: float) -> torch.Tensor:
-    """β_t evenly spaced from `beta_start` to `beta_end` (Ho et al. 2020: 1e-4 to 0.02, T = 1000)."""
+    """β_t evenly spaced from `beta_start` to `beta_end` (Ho et al. 2020: 1e-4 to 0.02, T = 1000).
+
+    Args:
+        num_train_timesteps: T.
+        beta_start: β of the first step.
+        beta_end: β of the last step.
+
+    Returns:
+        The T betas, float64.
+
+    Example:
+        >>> from gandiff.schedulers.schedules import linear_betas
+        >>> betas = linear_betas(1000, 1e-4, 0.02)
+        >>> betas.shape, betas.dtype, betas[0].item(), betas[-1].item()
+        (torch.Size([1000]), torch.float64, 0.0001, 0.02)
+    """
     return torch.linspace(beta_start, beta_end, num_train_timesteps, dtype=torch.float64)
 
 
 def scaled_linear_betas(num_train_timesteps: int, beta_start: float, beta_end: float) -> torch.Tensor:
-    """√β_t evenly spaced from √`beta_start` to √`beta_end` (latent diffusion's schedule)."""
+    """√β_t evenly spaced from √`beta_start` to √`beta_end` (latent diffusion's schedule).
+
+    Args:
+        num_train_timesteps: T.
+        beta_start: β of the first step.
+        beta_end: β of the last step.
+
+    Returns:
+        The T betas, float64.
+    """
     return torch.linspace(beta_start**0.5, beta_end**0.5, num_train_timesteps, dtype=torch.float64) ** 2
 
 
@@ -52,6 +76,14 @@ def cosine_betas(num_train_timesteps: int, s: float = 0.008, max_beta: float = 0
     ᾱ(t) = f(t) / f(0) with f(t) = cos²((t/T + s) / (1 + s) · π/2), and
     β_t = min(1 − ᾱ(t) / ᾱ(t−1), `max_beta`). f(T) = 0, so the last β would be 1; the cap keeps
     ᾱ_T > 0 (about 2.4e-9 for T = 1000).
+
+    Args:
+        num_train_timesteps: T.
+        s: the small offset that keeps β_1 from being too small near t = 0 (0.008 in the paper).
+        max_beta: the cap on β.
+
+    Returns:
+        The T betas, float64.
     """
     t = torch.arange(num_train_timesteps + 1, dtype=torch.float64) / num_train_timesteps
     f = torch.cos((t + s) / (1 + s) * math.pi / 2) ** 2
@@ -60,7 +92,16 @@ def cosine_betas(num_train_timesteps: int, s: float = 0.008, max_beta: float = 0
 
 
 def sigmoid_betas(num_train_timesteps: int, beta_start: float, beta_end: float) -> torch.Tensor:
-    """β_t = beta_start + (beta_end − beta_start) · sigmoid(x), x evenly spaced in [−6, 6] (GeoDiff)."""
+    """β_t = beta_start + (beta_end − beta_start) · sigmoid(x), x evenly spaced in [−6, 6] (GeoDiff).
+
+    Args:
+        num_train_timesteps: T.
+        beta_start: the lower limit of β.
+        beta_end: the upper limit of β.
+
+    Returns:
+        The T betas, float64.
+    """
     x = torch.linspace(-6, 6, num_train_timesteps, dtype=torch.float64)
     return torch.sigmoid(x) * (beta_end - beta_start) + beta_start
 
@@ -70,8 +111,13 @@ def rescale_zero_terminal_snr(betas: torch.Tensor) -> torch.Tensor:
 
     With ᾱ_T = 0 the last training step sees pure noise, as sampling starts from pure noise
     (zero signal-to-noise ratio). x_0 cannot be recovered from ε at t = T then, so Lin et al.
-    pair it with v-prediction. Returns new betas (the last one is exactly 1); `betas` is not
-    modified.
+    pair it with v-prediction.
+
+    Args:
+        betas: the T betas of a schedule; not modified.
+
+    Returns:
+        New betas; the last one is exactly 1.
     """
     sqrt_alpha_bar = torch.cumprod(1 - betas, dim=0).sqrt()
     first, last = sqrt_alpha_bar[0], sqrt_alpha_bar[-1]
@@ -92,9 +138,23 @@ def make_betas(
     """The float64 betas a scheduler config describes, validated.
 
     `trained_betas`, when given, are used as they are and `beta_schedule` is ignored (as in
-    diffusers). Raises `ValueError` naming the fix for an unknown schedule, a non-positive T,
-    a range that is not 0 < beta_start < beta_end < 1 (for schedules that read it), or
-    trained betas of the wrong length or outside (0, 1).
+    diffusers).
+
+    Args:
+        num_train_timesteps: T.
+        beta_start: β of the first step (linear, scaled_linear and sigmoid schedules).
+        beta_end: β of the last step (same schedules).
+        beta_schedule: one of `BETA_SCHEDULES`.
+        trained_betas: T betas in (0, 1) to use as they are.
+        rescale_betas_zero_snr: rescale to ᾱ_T = 0 (`rescale_zero_terminal_snr`).
+
+    Returns:
+        The T betas, float64.
+
+    Raises:
+        ValueError: naming the fix, for an unknown schedule, a non-positive T, a range that is
+            not 0 < beta_start < beta_end < 1 (for schedules that read it), or trained betas of
+            the wrong length or outside (0, 1).
     """
     check_positive("num_train_timesteps", num_train_timesteps)
     check_choice("beta_schedule", beta_schedule, BETA_SCHEDULES)

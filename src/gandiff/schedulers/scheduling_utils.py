@@ -4,7 +4,7 @@ A scheduler owns the noise schedule and the update rule; it never calls the netw
 pipeline only uses::
 
     scheduler.set_timesteps(num_inference_steps, device=None)
-    scheduler.timesteps                      # 1-D LongTensor, descending
+    scheduler.timesteps                      # 1-D tensor, descending (integers for DDPM, DDIM)
     scheduler.init_noise_sigma               # scale of the starting noise
     scheduler.scale_model_input(x, t)        # what the network is given at step t
     out = scheduler.step(model_output, t, x, generator=None)
@@ -48,7 +48,12 @@ __all__ = [
 
 @dataclass
 class SchedulerOutput:
-    """One reverse step: x_{t-1} and the model's estimate of x_0 at step t."""
+    """One reverse step: x_{t-1} and the model's estimate of x_0 at step t.
+
+    Attributes:
+        prev_sample: x_{t−1}, the next sample of the reverse process.
+        pred_original_sample: x̂_0, the estimate of the clean sample made at step t.
+    """
 
     prev_sample: torch.Tensor
     pred_original_sample: torch.Tensor
@@ -68,9 +73,24 @@ class SchedulerMixin(ConfigMixin):
     timesteps: torch.Tensor
 
     def set_timesteps(self, num_inference_steps: int, device: str | torch.device | None = None) -> None:
+        """Choose the timesteps of sampling, descending, as ``self.timesteps``.
+
+        Args:
+            num_inference_steps: how many reverse steps sampling takes.
+            device: where ``self.timesteps`` is put (the network's device).
+        """
         raise NotImplementedError
 
     def scale_model_input(self, sample: torch.Tensor, timestep: int | torch.Tensor) -> torch.Tensor:
+        """What the network is given at `timestep`: the identity for DDPM and DDIM.
+
+        Args:
+            sample: the current sample.
+            timestep: an entry of ``self.timesteps``.
+
+        Returns:
+            The network's input, shaped like `sample`.
+        """
         return sample
 
     def step(
@@ -80,9 +100,30 @@ class SchedulerMixin(ConfigMixin):
         sample: torch.Tensor,
         generator: torch.Generator | list[torch.Generator] | None = None,
     ) -> SchedulerOutput:
+        """One reverse step from `sample` at `timestep` to the next timestep of the schedule.
+
+        Args:
+            model_output: the network's output at (``scale_model_input(sample, timestep)``, `timestep`).
+            timestep: an entry of ``self.timesteps``.
+            sample: the current sample.
+            generator: a `torch.Generator`, or one per sample, for the step's noise.
+
+        Returns:
+            `SchedulerOutput` with the next sample and the estimate of x_0.
+        """
         raise NotImplementedError
 
     def add_noise(self, original_samples: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        """A draw of the forward process at `timesteps` from clean samples, for training; pure.
+
+        Args:
+            original_samples: x_0, a batch of clean samples.
+            noise: ε ~ N(0, I), shaped like `original_samples`.
+            timesteps: one timestep per sample (or one for all).
+
+        Returns:
+            The noisy samples x_t, shaped like `original_samples`.
+        """
         raise NotImplementedError
 
 
@@ -100,7 +141,19 @@ def check_sampling_options(
     dynamic_thresholding_ratio: float,
     sample_max_value: float,
 ) -> None:
-    """Raise `ValueError` naming the valid values for a bad sampling setting (DDPM and DDIM)."""
+    """Raise `ValueError` naming the valid values for a bad sampling setting (DDPM and DDIM).
+
+    Args:
+        prediction_type: one of `PREDICTION_TYPES`.
+        timestep_spacing: one of `TIMESTEP_SPACINGS`.
+        steps_offset: an int >= 0.
+        clip_sample_range: the clipping bound, > 0.
+        dynamic_thresholding_ratio: a quantile in (0, 1].
+        sample_max_value: the largest dynamic threshold, > 0.
+
+    Raises:
+        ValueError: for the first setting that is not valid.
+    """
     check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
     check_choice("timestep_spacing", timestep_spacing, TIMESTEP_SPACINGS)
     check_positive("steps_offset", steps_offset, allow_zero=True)
@@ -134,6 +187,17 @@ def predict_x0(
         sample: x_t.
         alpha_bar_t: ᾱ_t, a Python float (or a tensor broadcastable against `sample`).
         prediction_type: one of `PREDICTION_TYPES`.
+
+    Returns:
+        x̂_0, shaped like `sample`.
+
+    Example:
+        >>> import torch
+        >>> from gandiff.schedulers.scheduling_utils import predict_x0
+        >>> x0, eps, alpha_bar = torch.tensor([0.5]), torch.tensor([2.0]), 0.64
+        >>> x_t = alpha_bar**0.5 * x0 + (1 - alpha_bar) ** 0.5 * eps  # 0.8 · 0.5 + 0.6 · 2
+        >>> predict_x0(eps, x_t, alpha_bar, "epsilon")  # the exact ε gives back x_0
+        tensor([0.5000])
     """
     check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
     if prediction_type == "epsilon":
@@ -151,6 +215,15 @@ def predict_epsilon(
     * ``"epsilon"``: the network predicts ε itself;
     * ``"sample"``: ε̂ = (x_t − √ᾱ_t x̂_0) / √(1 − ᾱ_t);
     * ``"v_prediction"``: ε̂ = √ᾱ_t v_θ + √(1 − ᾱ_t) x_t.
+
+    Args:
+        model_output: the network's output at step t, shaped like `sample`.
+        sample: x_t.
+        alpha_bar_t: ᾱ_t (less than 1 for ``"sample"``, which divides by √(1 − ᾱ_t)).
+        prediction_type: one of `PREDICTION_TYPES`.
+
+    Returns:
+        ε̂, shaped like `sample`.
     """
     check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
     if prediction_type == "epsilon":
@@ -167,6 +240,14 @@ def clip_predicted_x0(pred_x0: torch.Tensor, config: Mapping) -> torch.Tensor:
     `dynamic_threshold`. Otherwise ``clip_sample=True`` clips to ±``clip_sample_range``, as Ho
     et al.'s official sampler clips images to [-1, 1]. Unbounded data (2-D points, latents)
     must use neither: clipping destroys it.
+
+    Args:
+        pred_x0: x̂_0.
+        config: a scheduler config with ``thresholding``, ``clip_sample``,
+            ``clip_sample_range``, ``dynamic_thresholding_ratio`` and ``sample_max_value``.
+
+    Returns:
+        x̂_0 clipped or thresholded, or unchanged when the config asks for neither.
     """
     if config["thresholding"]:
         return dynamic_threshold(pred_x0, config["dynamic_thresholding_ratio"], config["sample_max_value"])
@@ -181,6 +262,14 @@ def dynamic_threshold(pred_x0: torch.Tensor, ratio: float, max_value: float) -> 
 
     With s = 1 this is plain clipping to [-1, 1]; a larger s pulls saturated values inwards
     instead of flattening them.
+
+    Args:
+        pred_x0: x̂_0, a batch (B, ...).
+        ratio: the quantile of |x̂_0| taken as s (0.995 in the paper).
+        max_value: the largest s.
+
+    Returns:
+        The thresholded x̂_0, in its dtype.
     """
     flat = pred_x0.reshape(pred_x0.shape[0], -1)  # (B, everything else)
     # torch.quantile accepts only float32 and float64.
@@ -209,6 +298,27 @@ def spaced_timesteps(
     and ties (937.5) round the same way in both libraries. ``np.arange`` with a float step can
     return N + 1 values (T = 1000, N = 61): diffusers then samples 62 steps, the last at
     timestep -1; we keep the first N.
+
+    Args:
+        num_train_timesteps: T.
+        num_inference_steps: N, at most T.
+        spacing: one of `TIMESTEP_SPACINGS`.
+        steps_offset: added to ``"leading"`` timesteps.
+
+    Returns:
+        N timesteps, int64, descending.
+
+    Raises:
+        ValueError: for a bad N or spacing, or an offset that pushes a timestep past T − 1.
+
+    Example:
+        >>> from gandiff.schedulers.scheduling_utils import spaced_timesteps
+        >>> spaced_timesteps(1000, 10, "leading").tolist()
+        [900, 800, 700, 600, 500, 400, 300, 200, 100, 0]
+        >>> spaced_timesteps(1000, 10, "trailing").tolist()
+        [999, 899, 799, 699, 599, 499, 399, 299, 199, 99]
+        >>> spaced_timesteps(1000, 10, "linspace").tolist()
+        [999, 888, 777, 666, 555, 444, 333, 222, 111, 0]
     """
     check_positive("num_inference_steps", num_inference_steps)
     check_choice("timestep_spacing", spacing, TIMESTEP_SPACINGS)
@@ -242,7 +352,22 @@ def select_timesteps(
     steps_offset: int = 0,
 ) -> torch.Tensor:
     """The sampling schedule for ``set_timesteps``: `num_inference_steps` spaced by `spacing`
-    (see `spaced_timesteps`), or a custom strictly descending list of training timesteps."""
+    (see `spaced_timesteps`), or a custom strictly descending list of training timesteps.
+
+    Args:
+        num_train_timesteps: T.
+        num_inference_steps: N; give this or `timesteps`.
+        timesteps: a custom schedule of training timesteps, strictly descending.
+        spacing: one of `TIMESTEP_SPACINGS`, for `num_inference_steps`.
+        steps_offset: added to ``"leading"`` timesteps.
+
+    Returns:
+        The timesteps, int64, descending, on the CPU.
+
+    Raises:
+        ValueError: unless exactly one of `num_inference_steps` and `timesteps` is given, or
+            for custom timesteps that are not integers in [0, T − 1], strictly descending.
+    """
     if (num_inference_steps is None) == (timesteps is None):
         raise ValueError("pass exactly one of num_inference_steps (an int) or timesteps (a descending list)")
     if timesteps is None:
@@ -264,6 +389,23 @@ def previous_timestep(timesteps: torch.Tensor, timestep: int | torch.Tensor) -> 
     Looked up rather than computed as ``t − T // N``, which is right only for ``"leading"``
     spacing (diffusers issues 11347 and 12633). -1 means "the end of the chain": ᾱ_prev = 1
     for DDPM, DDIM's ``final_alpha_cumprod``, and no noise added.
+
+    Args:
+        timesteps: the schedule, descending.
+        timestep: an entry of `timesteps`.
+
+    Returns:
+        The next entry of `timesteps`, or -1 after the last one.
+
+    Raises:
+        ValueError: when `timestep` is not in the schedule.
+
+    Example:
+        >>> import torch
+        >>> from gandiff.schedulers.scheduling_utils import previous_timestep
+        >>> schedule = torch.tensor([999, 666, 333, 0])
+        >>> previous_timestep(schedule, 666), previous_timestep(schedule, 0)
+        (333, -1)
     """
     matches = (timesteps == timestep).nonzero()
     if len(matches) == 0:
@@ -291,6 +433,18 @@ def randn_tensor(
     One ``torch.randn`` call for a single generator; with a list of generators, sample i is
     drawn from ``generator[i]`` alone (per-sample seeds). Noise is drawn on the generator's
     device, then moved, so a CPU generator gives the same numbers whatever the target device.
+
+    Args:
+        shape: the shape of the noise, batch first.
+        generator: ``None`` (torch's global generator), one generator, or one per sample.
+        device: where the noise ends up.
+        dtype: the noise's dtype; torch's default when ``None``.
+
+    Returns:
+        The noise, of `shape`.
+
+    Raises:
+        ValueError: when a list of generators does not hold one per sample.
     """
     shape = tuple(shape)
     if isinstance(generator, (list, tuple)):
@@ -313,6 +467,15 @@ def q_sample(
     `timesteps` holds one t per sample (or one for all). The coefficients are computed in the
     table's float64, then cast to `original_samples`' dtype and device per call: the table
     itself is never modified or moved.
+
+    Args:
+        alphas_cumprod: the table of ᾱ_t, one per training timestep.
+        original_samples: x_0, a batch (B, ...).
+        noise: ε, shaped like `original_samples`.
+        timesteps: integer timesteps, (B,) or one for all.
+
+    Returns:
+        x_t, in `original_samples`' dtype and device.
     """
     sqrt_alpha_bar = _per_sample(alphas_cumprod.sqrt(), timesteps, original_samples)
     sqrt_one_minus_alpha_bar = _per_sample((1 - alphas_cumprod).sqrt(), timesteps, original_samples)
@@ -322,7 +485,17 @@ def q_sample(
 def velocity(
     alphas_cumprod: torch.Tensor, original_samples: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor
 ) -> torch.Tensor:
-    """The v-prediction target v = √ᾱ_t ε − √(1 − ᾱ_t) x_0 (Salimans & Ho 2022, §4); pure, like `q_sample`."""
+    """The v-prediction target v = √ᾱ_t ε − √(1 − ᾱ_t) x_0 (Salimans & Ho 2022, §4); pure, like `q_sample`.
+
+    Args:
+        alphas_cumprod: the table of ᾱ_t, one per training timestep.
+        original_samples: x_0, a batch (B, ...).
+        noise: ε, shaped like `original_samples`.
+        timesteps: integer timesteps, (B,) or one for all.
+
+    Returns:
+        v, in `original_samples`' dtype and device.
+    """
     sqrt_alpha_bar = _per_sample(alphas_cumprod.sqrt(), timesteps, original_samples)
     sqrt_one_minus_alpha_bar = _per_sample((1 - alphas_cumprod).sqrt(), timesteps, original_samples)
     return sqrt_alpha_bar * noise - sqrt_one_minus_alpha_bar * original_samples
@@ -355,7 +528,16 @@ class AlphaBarScheduler(SchedulerMixin):
         """Choose the timesteps to sample with: `num_inference_steps` of the T training
         timesteps, spaced by ``config.timestep_spacing``, or a custom descending list (DDIM's
         sub-sequence τ, Song et al. 2021, §4.2). With fewer than T steps, DDPM's step uses the
-        respaced β of each jump (Nichol & Dhariwal 2021, §4)."""
+        respaced β of each jump (Nichol & Dhariwal 2021, §4).
+
+        Args:
+            num_inference_steps: N, at most T; give this or `timesteps`.
+            device: where ``self.timesteps`` is put (the network's device).
+            timesteps: a custom schedule of training timesteps, strictly descending.
+
+        Raises:
+            ValueError: as `select_timesteps`.
+        """
         self.timesteps = select_timesteps(
             self.config.num_train_timesteps,
             num_inference_steps,
@@ -365,13 +547,38 @@ class AlphaBarScheduler(SchedulerMixin):
         ).to(device)
 
     def previous_timestep(self, timestep: int | torch.Tensor) -> int:
-        """The timestep that follows `timestep` in ``self.timesteps``; -1 after the last one."""
+        """The timestep that follows `timestep` in ``self.timesteps``; -1 after the last one.
+
+        Args:
+            timestep: an entry of ``self.timesteps``.
+
+        Returns:
+            The next timestep, or -1.
+        """
         return previous_timestep(self.timesteps, timestep)
 
     def add_noise(self, original_samples: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
-        """x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, a draw of q(x_t | x_0) (Ho et al. eq. 4); in `original_samples`' dtype."""
+        """x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, a draw of q(x_t | x_0) (Ho et al. eq. 4); pure.
+
+        Args:
+            original_samples: x_0, a batch (B, ...).
+            noise: ε, shaped like `original_samples`.
+            timesteps: integer timesteps, (B,) or one for all.
+
+        Returns:
+            x_t, in `original_samples`' dtype and device.
+        """
         return q_sample(self.alphas_cumprod, original_samples, noise, timesteps)
 
     def get_velocity(self, sample: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
-        """The v-prediction target v = √ᾱ_t ε − √(1 − ᾱ_t) x_0 for the clean `sample` x_0."""
+        """The v-prediction target v = √ᾱ_t ε − √(1 − ᾱ_t) x_0 for the clean `sample` x_0.
+
+        Args:
+            sample: x_0, a batch (B, ...).
+            noise: ε, shaped like `sample`.
+            timesteps: integer timesteps, (B,) or one for all.
+
+        Returns:
+            v, in `sample`'s dtype and device.
+        """
         return velocity(self.alphas_cumprod, sample, noise, timesteps)

@@ -21,7 +21,14 @@ LOG_NAME = "log.jsonl"
 
 
 def read_log(output_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """The records of ``log.jsonl`` (an empty list when there is none)."""
+    """The records of ``log.jsonl`` (an empty list when there is none).
+
+    Args:
+        output_dir: the run's folder.
+
+    Returns:
+        One dict per logged step, in order; a last line cut short by a killed run is dropped.
+    """
     path = Path(output_dir) / LOG_NAME
     if not path.is_file():
         return []
@@ -71,7 +78,15 @@ class RunLogger:
         self.bar.update(1)
 
     def log(self, step: int, values: dict[str, float]) -> dict[str, float]:
-        """Write `values` for `step` to every destination; returns the record (with samples/s)."""
+        """Write `values` for `step` to every destination.
+
+        Args:
+            step: the optimizer step the values belong to.
+            values: the numbers to log, e.g. ``{"loss": 0.12}``.
+
+        Returns:
+            The record written: ``step``, the values as floats, and ``samples_per_s``.
+        """
         now = time.perf_counter()
         elapsed = max(now - self._last_time, 1e-9)
         record = {"step": step, **{k: float(v) for k, v in values.items()}}
@@ -86,11 +101,16 @@ class RunLogger:
         return record
 
     def note(self, message: str) -> None:
-        """A line of text above the bar (main process only)."""
+        """A line of text above the bar (main process only).
+
+        Args:
+            message: the text.
+        """
         if self.is_main:
             self.bar.write(message)
 
     def close(self) -> None:
+        """Close the bar, the log file and the trackers."""
         self.bar.close()
         if self._file is not None:
             self._file.close()

@@ -56,6 +56,15 @@ def discriminator_minimax_loss(real_logits: torch.Tensor, fake_logits: torch.Ten
     Args:
         real_logits: l(x) on real data, any shape.
         fake_logits: l(G(z)) on generated data, any shape.
+
+    Returns:
+        The loss, a scalar tensor (the mean over the batch).
+
+    Example:
+        >>> import torch
+        >>> from gandiff.training import discriminator_minimax_loss
+        >>> discriminator_minimax_loss(torch.zeros(8), torch.zeros(8))  # D = ½ everywhere: 2 log 2
+        tensor(1.3863)
     """
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
@@ -67,6 +76,12 @@ def generator_saturating_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     gradient with respect to the logit is ``−σ(l)``, which vanishes when the discriminator
     confidently rejects the samples (D(G(z)) → 0), as it does early in training. Kept to show
     that failure; train with `generator_non_saturating_loss`.
+
+    Args:
+        fake_logits: l(G(z)), the discriminator's logits on generated data, any shape.
+
+    Returns:
+        The loss, a scalar tensor (the mean over the batch).
     """
     return -F.softplus(fake_logits).mean()
 
@@ -77,6 +92,12 @@ def generator_non_saturating_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     ``L_G = −E_z[log D(G(z))] = E_z[softplus(−l(G(z)))]``. Same fixed point as the minimax
     loss, but its gradient with respect to the logit, ``σ(l) − 1``, tends to −1 (not 0) as
     D(G(z)) → 0, so a generator the discriminator rejects still learns.
+
+    Args:
+        fake_logits: l(G(z)), the discriminator's logits on generated data, any shape.
+
+    Returns:
+        The loss, a scalar tensor (the mean over the batch).
     """
     return F.softplus(-fake_logits).mean()
 
@@ -90,12 +111,26 @@ def discriminator_wasserstein_loss(real_scores: torch.Tensor, fake_scores: torch
     ``L_f = E_z[f(G(z))] − E_x[f(x)]``: minimizing it maximizes ``E_x[f(x)] − E_z[f(G(z))]``,
     which for a 1-Lipschitz f estimates the Wasserstein-1 distance. The Lipschitz constraint
     comes from `clip_weights_` or `gradient_penalty`, not from this loss.
+
+    Args:
+        real_scores: f(x), the critic's raw outputs on real data, any shape.
+        fake_scores: f(G(z)), its raw outputs on generated data, any shape.
+
+    Returns:
+        The loss, a scalar tensor (the mean over the batch).
     """
     return fake_scores.mean() - real_scores.mean()
 
 
 def generator_wasserstein_loss(fake_scores: torch.Tensor) -> torch.Tensor:
-    """Generator loss of WGAN (Arjovsky et al. 2017, Alg. 1): ``L_G = −E_z[f(G(z))]``."""
+    """Generator loss of WGAN (Arjovsky et al. 2017, Alg. 1): ``L_G = −E_z[f(G(z))]``.
+
+    Args:
+        fake_scores: f(G(z)), the critic's raw outputs on generated data, any shape.
+
+    Returns:
+        The loss, a scalar tensor (the mean over the batch).
+    """
     return -fake_scores.mean()
 
 
@@ -104,6 +139,10 @@ def clip_weights_(module: nn.Module, c: float = 0.01) -> None:
 
     The original WGAN's crude way to keep the critic K-Lipschitz; call it after every critic
     step. All parameters are clamped, normalization scales included, as in the authors' code.
+
+    Args:
+        module: the critic.
+        c: the clipping bound (0.01 in the paper).
     """
     with torch.no_grad():
         for parameter in module.parameters():
@@ -134,6 +173,12 @@ def gradient_penalty(
         class_labels: labels of the pairs, passed to a conditional critic.
         generator: the `torch.Generator` that draws ε (torch's name for a random-number
             generator, not the GAN's generator network).
+
+    Returns:
+        The penalty, a scalar tensor with a graph back to the critic's parameters.
+
+    Raises:
+        ValueError: when `real` and `fake` differ in shape.
     """
     if real.shape != fake.shape:
         raise ValueError(f"real and fake must have the same shape; got {tuple(real.shape)} and {tuple(fake.shape)}")
@@ -155,12 +200,26 @@ def discriminator_hinge_loss(real_scores: torch.Tensor, fake_scores: torch.Tenso
 
     ``L_D = E_x[max(0, 1 − f(x))] + E_z[max(0, 1 + f(G(z)))]``: only samples inside the
     margin (real scored below 1, fake above −1) contribute.
+
+    Args:
+        real_scores: f(x), the discriminator's raw outputs on real data, any shape.
+        fake_scores: f(G(z)), its raw outputs on generated data, any shape.
+
+    Returns:
+        The loss, a scalar tensor (the mean over the batch).
     """
     return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
 
 
 def generator_hinge_loss(fake_scores: torch.Tensor) -> torch.Tensor:
-    """Hinge generator loss (Lim & Ye 2017; Miyato et al. 2018): ``L_G = −E_z[f(G(z))]``."""
+    """Hinge generator loss (Lim & Ye 2017; Miyato et al. 2018): ``L_G = −E_z[f(G(z))]``.
+
+    Args:
+        fake_scores: f(G(z)), the discriminator's raw outputs on generated data, any shape.
+
+    Returns:
+        The loss, a scalar tensor (the mean over the batch).
+    """
     return -fake_scores.mean()
 
 
@@ -171,12 +230,26 @@ def discriminator_least_squares_loss(real_scores: torch.Tensor, fake_scores: tor
     """LSGAN discriminator loss (Mao et al. 2017, eq. 2) with a = 0 (fake), b = 1 (real).
 
     ``L_D = ½ E_x[(D(x) − 1)²] + ½ E_z[D(G(z))²]``, with D the raw (linear) output.
+
+    Args:
+        real_scores: f(x), the discriminator's raw outputs on real data, any shape.
+        fake_scores: f(G(z)), its raw outputs on generated data, any shape.
+
+    Returns:
+        The loss, a scalar tensor (the mean over the batch).
     """
     return 0.5 * ((real_scores - 1) ** 2).mean() + 0.5 * (fake_scores**2).mean()
 
 
 def generator_least_squares_loss(fake_scores: torch.Tensor) -> torch.Tensor:
-    """LSGAN generator loss (Mao et al. 2017, eq. 2) with c = 1: ``L_G = ½ E_z[(D(G(z)) − 1)²]``."""
+    """LSGAN generator loss (Mao et al. 2017, eq. 2) with c = 1: ``L_G = ½ E_z[(D(G(z)) − 1)²]``.
+
+    Args:
+        fake_scores: D(G(z)), the discriminator's raw outputs on generated data, any shape.
+
+    Returns:
+        The loss, a scalar tensor (the mean over the batch).
+    """
     return 0.5 * ((fake_scores - 1) ** 2).mean()
 
 
@@ -200,6 +273,9 @@ def r1_penalty(
         real: real samples, shape (B, ...).
         gamma: γ (10 in several of Mescheder et al.'s experiments).
         class_labels: labels of the samples, passed to a conditional discriminator.
+
+    Returns:
+        The penalty, a scalar tensor with a graph back to the discriminator's parameters.
     """
     real = real.detach().requires_grad_(True)
     scores = discriminator(real) if class_labels is None else discriminator(real, class_labels)
@@ -212,7 +288,12 @@ def r1_penalty(
 
 @dataclass(frozen=True)
 class GANLoss:
-    """A discriminator loss ``(real_out, fake_out) -> loss`` and its generator loss ``fake_out -> loss``."""
+    """A discriminator loss ``(real_out, fake_out) -> loss`` and its generator loss ``fake_out -> loss``.
+
+    Attributes:
+        discriminator: the discriminator's (or critic's) loss, minimized.
+        generator: the generator's loss, minimized.
+    """
 
     discriminator: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     generator: Callable[[torch.Tensor], torch.Tensor]
@@ -228,7 +309,24 @@ GAN_LOSSES: dict[str, GANLoss] = {
 
 
 def get_gan_loss(name: str) -> GANLoss:
-    """The loss pair called `name`; a `ValueError` listing the known names otherwise."""
+    """The loss pair called `name`; a `ValueError` listing the known names otherwise.
+
+    Args:
+        name: a key of `GAN_LOSSES`: ``"minimax"``, ``"non_saturating"``, ``"wasserstein"``,
+            ``"hinge"`` or ``"least_squares"``.
+
+    Returns:
+        The `GANLoss`.
+
+    Raises:
+        ValueError: for an unknown name.
+
+    Example:
+        >>> from gandiff.training import get_gan_loss
+        >>> loss = get_gan_loss("non_saturating")
+        >>> loss.discriminator.__name__, loss.generator.__name__
+        ('discriminator_minimax_loss', 'generator_non_saturating_loss')
+    """
     if name not in GAN_LOSSES:
         raise ValueError(f"unknown GAN loss {name!r}; known: {', '.join(GAN_LOSSES)}")
     return GAN_LOSSES[name]

@@ -24,14 +24,32 @@ SAMPLES_NAME = "samples.png"
 
 def find_pipeline_folder(path: str | os.PathLike) -> str | os.PathLike:
     """A run's output folder -> its ``pipeline`` folder; anything else (a pipeline folder, a Hub
-    repo id) as it is."""
+    repo id) as it is.
+
+    Args:
+        path: a run's output folder, a pipeline folder or a Hub repo id.
+
+    Returns:
+        What ``Pipeline.from_pretrained`` should be given.
+    """
     if (Path(path) / PIPELINE_DIR / "model_index.json").is_file() and not (Path(path) / "model_index.json").is_file():
         return Path(path) / PIPELINE_DIR
     return path
 
 
 def save_run_output(pipeline, config, metrics: dict[str, Any], sample_grid) -> Path:
-    """Save `pipeline` with its model card and `sample_grid` (a PIL image), atomically; return the folder."""
+    """Save `pipeline` with its model card and `sample_grid` (a PIL image), atomically.
+
+    Args:
+        pipeline: the trained pipeline (EMA weights).
+        config: the run's training config (its ``output_dir``, ``hub_model_id`` and settings
+            go into the model card).
+        metrics: the final evaluation numbers for the model card.
+        sample_grid: a PIL image of samples, saved as ``samples.png``.
+
+    Returns:
+        The pipeline folder, ``<output_dir>/pipeline``.
+    """
     target = Path(config.output_dir) / PIPELINE_DIR
     with atomic_directory(target) as staging:
         pipeline.save_pretrained(staging)
@@ -71,7 +89,15 @@ def model_card(folder: Path, name: str, pipeline_cls: type, config, metrics: dic
 
 
 def mode_coverage_metrics(samples, mixture) -> dict[str, Any]:
-    """VEEGAN / PacGAN mode coverage of 2-D samples against a Gaussian mixture, for the model card."""
+    """VEEGAN / PacGAN mode coverage of 2-D samples against a Gaussian mixture, for the model card.
+
+    Args:
+        samples: (N, 2) generated points.
+        mixture: the data's `GaussianMixture2D`.
+
+    Returns:
+        ``{"modes captured": "k / K", "high-quality samples": fraction}``.
+    """
     from ..metrics.mode_coverage import mode_coverage
 
     score = mode_coverage(samples.detach().cpu(), mixture.centers, mixture.std)

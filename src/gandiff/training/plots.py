@@ -24,6 +24,21 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, min_tile: int = 48
 
     Small images (8×8 digits) are enlarged with nearest-neighbour to at least `min_tile`
     pixels, so each pixel stays visible as a square.
+
+    Args:
+        images: (B, C, H, W) images in [0, 1], C = 1 or 3.
+        nrow: images per row; ⌈√B⌉ by default.
+        min_tile: the smallest side, in pixels, of a tile.
+        padding: white pixels between and around the tiles.
+
+    Returns:
+        A PIL image (mode ``L`` or ``RGB``).
+
+    Example:
+        >>> import torch
+        >>> from gandiff.training.plots import image_grid
+        >>> image_grid(torch.rand(6, 1, 8, 8)).size  # 3 × 2 tiles of 48 px (8 px × 6), 2 px apart
+        (152, 102)
     """
     images = images.detach().float().cpu().clamp(0, 1)
     count, channels, height, width = images.shape
@@ -43,7 +58,17 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, min_tile: int = 48
 
 
 def scatter_plot(samples: torch.Tensor, data: torch.Tensor, size: int = 480, title: str = "") -> Image.Image:
-    """2-D `samples` (N, 2) in red over `data` (M, 2) in grey, framed by the data's extent."""
+    """2-D `samples` (N, 2) in red over `data` (M, 2) in grey, framed by the data's extent.
+
+    Args:
+        samples: (N, 2) generated points.
+        data: (M, 2) data points; they set the frame.
+        size: the picture's side, in pixels.
+        title: text shown at the top left.
+
+    Returns:
+        A square RGB PIL image.
+    """
     samples, data = samples.detach().float().cpu(), data.detach().float().cpu()
     low, high = data.min(dim=0).values, data.max(dim=0).values
     centre, half = (low + high) / 2, float((high - low).max()) * 0.6 + 1e-6  # a square frame, 20% margin
@@ -67,7 +92,16 @@ def scatter_plot(samples: torch.Tensor, data: torch.Tensor, size: int = 480, tit
 
 def loss_curve(records: Sequence[dict], panels: Sequence[Sequence[str]], width: int = 720) -> Image.Image:
     """Logged values against the step: one panel per group of `panels` (e.g. the losses, then
-    D(x) and D(G(z))), stacked, each with its own vertical scale and one colour per value."""
+    D(x) and D(G(z))), stacked, each with its own vertical scale and one colour per value.
+
+    Args:
+        records: the run's log records (`read_log`), each with a ``"step"``.
+        panels: the keys of each panel, e.g. ``[["d_loss", "g_loss"], ["d_real", "d_fake"]]``.
+        width: the picture's width, in pixels; each panel is 300 pixels high.
+
+    Returns:
+        An RGB PIL image.
+    """
     parts = [_panel(records, keys, (width, 300)) for keys in panels]
     image = Image.new("RGB", (width, sum(p.height for p in parts)), _BACKGROUND)
     for i, part in enumerate(parts):
