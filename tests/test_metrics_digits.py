@@ -22,7 +22,12 @@ from gandiff.metrics.digit_classifier import (
     reference_split,
     to_resolution,
 )
-from gandiff.metrics.evaluate import _real_images, digit_metrics, evaluate_pipeline
+from gandiff.metrics.evaluate import (
+    _real_images,
+    digit_baselines,
+    digit_metrics,
+    evaluate_pipeline,
+)
 from gandiff.pipelines import GANPipeline
 
 
@@ -159,3 +164,44 @@ def test_evaluate_pipeline_on_images_at_another_resolution(tmp_path, capsys):
     assert "| Fréchet distance (classifier features) |" in capsys.readouterr().out
     saved = json.loads((tmp_path / "digits.json").read_text(encoding="utf-8"))
     assert saved["details"]["floor_size"] == 896 and saved["dataset"] == "digits"
+
+
+def test_baselines_are_the_clipped_pixel_gaussian_and_the_class_means():
+    """`digit_baselines`: per pixel, the Gaussian fit's samples average to the mean of a normal
+    N(μ_i, σ_i²) clipped to [-1, 1] (closed form below, μ_i and σ_i from all 1,797 digits), and
+    pixel pairs keep the data's correlations (Sheppard's formula); the class means are the mean
+    image of each digit, in turn."""
+    images, labels, _, _ = _digits()
+    count = 20_000
+    baselines = digit_baselines("digits", count, seed=2)
+    gaussian, means = baselines["gaussian_fit"], baselines["class_means"]
+    assert gaussian.shape == means.shape == (count, 1, 8, 8)
+    assert gaussian.min() >= -1 and gaussian.max() <= 1
+
+    pixels = images.flatten(1).double()
+    mu, sigma = pixels.mean(0), pixels.std(0)
+    varies = sigma > 0.05  # the always-background corner pixels stay exactly at their mean
+    normal = torch.distributions.Normal(0.0, 1.0)
+    alpha, beta = (-1 - mu[varies]) / sigma[varies], (1 - mu[varies]) / sigma[varies]
+    cdf_a, cdf_b = normal.cdf(alpha), normal.cdf(beta)
+    pdf_a, pdf_b = normal.log_prob(alpha).exp(), normal.log_prob(beta).exp()
+    # E[clip(X, a, b)] = a Φ(α) + b (1 − Φ(β)) + μ (Φ(β) − Φ(α)) − σ (φ(β) − φ(α)), X ~ N(μ, σ²)
+    clipped_mean = -cdf_a + (1 - cdf_b) + mu[varies] * (cdf_b - cdf_a) - sigma[varies] * (pdf_b - pdf_a)
+    sampled = gaussian.flatten(1).double()
+    torch.testing.assert_close(sampled[:, varies].mean(0), clipped_mean, atol=0.02, rtol=0)
+    torch.testing.assert_close(sampled[:, ~varies].mean(0), mu[~varies], atol=0.02, rtol=0)
+    # The covariance, through Sheppard's formula: for (X, Y) ~ N with correlation ρ, the quadrant
+    # probability P(X > μ_X, Y > μ_Y) = 1/4 + arcsin(ρ) / 2π. Clipping to [-1, 1] keeps which side
+    # of μ ∈ (-1, 1) a value lies on, so the clipped samples must match ρ of the data.
+    chosen = torch.where(mu.abs() < 0.5, sigma, torch.zeros_like(sigma)).argsort(descending=True)[:8]
+    rho = torch.corrcoef(pixels[:, chosen].T)
+    above = (sampled[:, chosen] > mu[chosen]).double()  # (count, 8)
+    quadrant = above.T @ above / count
+    sheppard = 0.25 + torch.arcsin(rho.clamp(-1, 1)) / (2 * math.pi)
+    off_diagonal = ~torch.eye(len(chosen), dtype=torch.bool)
+    assert rho[off_diagonal].abs().max() > 0.5  # strongly correlated pairs among them
+    torch.testing.assert_close(quadrant[off_diagonal], sheppard[off_diagonal], atol=0.015, rtol=0)  # SE ≈ 0.0035
+
+    for c in range(10):
+        torch.testing.assert_close(means[c], images[labels == c].mean(0))
+    assert torch.equal(means[10:20], means[:10])

@@ -14,8 +14,14 @@ pytest.importorskip("matplotlib")
 
 from PIL import Image
 
-import gandiff.plot as plot
-from gandiff import DDIMScheduler, DDPMPipeline, DDPMScheduler, MLPDenoiser, UNet2DModel
+from gandiff import (
+    DDIMScheduler,
+    DDPMPipeline,
+    DDPMScheduler,
+    MLPDenoiser,
+    UNet2DModel,
+    plot,
+)
 from gandiff.data import ring8
 
 

@@ -9,6 +9,7 @@ plot_reverse_process       x_T -> x_0: x_t and the predicted x_0 along the sampl
 plot_gan_training          losses, D(x) and D(G(z)), gradient norms from a run's log.jsonl,
                            with the equilibrium of Goodfellow et al. 2014 marked
 plot_samples_2d            2-D samples over the data, one panel per model or checkpoint
+plot_checkpoints_2d        a 2-D training run's samples at each of its checkpoints, over the data
 =========================  ======================================================================
 
 matplotlib is an optional extra (``pip install "gandiff[plot]"``), imported when a function
@@ -30,13 +31,17 @@ from typing import Any
 import torch
 
 __all__ = [
-    "plot_schedules",
-    "plot_forward_process",
-    "reverse_trajectory",
     "ReverseTrajectory",
-    "plot_reverse_process",
+    "checkpoint_samples",
+    "plot_checkpoints_2d",
+    "plot_forward_process",
     "plot_gan_training",
+    "plot_reverse_process",
     "plot_samples_2d",
+    "plot_schedules",
+    "read_run_config",
+    "require_matplotlib",
+    "reverse_trajectory",
 ]
 
 INSTALL_HINT = 'pip install "gandiff[plot]"'
@@ -54,16 +59,30 @@ _LOGIT_LOSSES = ("minimax", "non_saturating")
 _DATA_COLOUR, _SAMPLE_COLOUR, _MODE_COLOUR = "#b0b0b0", "#d62728", "#1f1f1f"
 
 
-def _figure(width: float, height: float):
-    """A matplotlib Figure of `width` × `height` inches, or an ImportError saying how to install it."""
+def require_matplotlib():
+    """Import matplotlib's `Figure` module, the one part of matplotlib gandiff draws with.
+
+    Callers that compute for a while before drawing (sampling every checkpoint of a run) call
+    this first, so that a missing matplotlib is reported before the work, not after it.
+
+    Returns:
+        The ``matplotlib.figure`` module.
+
+    Raises:
+        ImportError: matplotlib is not installed; the message gives the install command.
+    """
     try:
-        figure_module = importlib.import_module("matplotlib.figure")
+        return importlib.import_module("matplotlib.figure")
     except ImportError as error:
         raise ImportError(
             f"gandiff.plot needs the optional package 'matplotlib', which is not installed; "
             f"install gandiff's plot extra: {INSTALL_HINT}"
         ) from error
-    return figure_module.Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def _figure(width: float, height: float):
+    """A matplotlib Figure of `width` × `height` inches, or an ImportError saying how to install it."""
+    return require_matplotlib().Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
 def _save(figure, path: str | os.PathLike) -> Path:
@@ -85,6 +104,21 @@ def plot_schedules(
 
     The tables are those a `DDPMScheduler` with ``beta_schedule=name`` builds (its defaults
     otherwise: β from 1e-4 to 0.02 for the linear schedule).
+
+    Args:
+        path: the PNG to write (its folder is created).
+        schedules: ``beta_schedule`` names, one curve each.
+        num_train_timesteps: T.
+
+    Returns:
+        `path`, as a `Path`.
+
+    Raises:
+        ValueError: an unknown schedule name (from `DDPMScheduler`).
+        ImportError: matplotlib is missing.
+
+    Example:
+        >>> plot_schedules("schedules.png")  # doctest: +SKIP
     """
     from .schedulers.ddpm import DDPMScheduler
 
@@ -172,6 +206,16 @@ def plot_forward_process(
             Ho et al.'s linear schedule).
         timesteps: the t to show, 0-indexed as in the schedulers (t = 0 is one step of noise).
         seed: seeds ε.
+
+    Returns:
+        `path`, as a `Path`.
+
+    Raises:
+        ImportError: matplotlib is missing.
+
+    Example:
+        >>> from gandiff.data import load_dataset
+        >>> plot_forward_process(load_dataset("ring8", num_samples=1000).points, "forward.png")  # doctest: +SKIP
     """
     from .schedulers.ddpm import DDPMScheduler
 
@@ -234,6 +278,17 @@ def reverse_trajectory(
     The loop is the pipeline's (noise from one ``randn_tensor`` call, ``network ->
     scheduler.step``), so a seed gives the same final samples as ``pipeline(...)``. A
     class-conditional network gets labels 0, 1, 2, ... unless `class_labels` are given.
+
+    Args:
+        pipeline: a `DDPMPipeline` (its scheduler's timesteps are reset to `num_inference_steps`).
+        batch_size: samples to follow.
+        num_inference_steps: steps of the loop.
+        num_frames: snapshots to keep.
+        seed: seeds the starting noise and the scheduler's noise.
+        class_labels: labels (batch_size,) for a class-conditional network.
+
+    Returns:
+        The `ReverseTrajectory`, on the CPU in float32.
     """
     from .schedulers.scheduling_utils import randn_tensor
 
@@ -277,6 +332,12 @@ def plot_reverse_process(
         batch_size: samples to follow (default: 16 images, or 1,000 points).
         num_inference_steps, num_frames, seed: see `reverse_trajectory`.
         data: for 2-D pipelines, data points (M, 2) drawn in grey behind the samples.
+
+    Returns:
+        `path`, as a `Path`.
+
+    Raises:
+        ImportError: matplotlib is missing.
     """
     is_points = len(pipeline.network.sample_shape) == 1
     batch_size = batch_size or (1000 if is_points else 16)
@@ -311,16 +372,44 @@ def plot_reverse_process(
 # -- GAN training -------------------------------------------------------------------------------
 
 
+def read_run_config(run: str | os.PathLike) -> dict[str, Any]:
+    """The settings of a training run, from its ``training_config.json``.
+
+    Args:
+        run: a run's output folder (``--output-dir`` of ``gandiff train``).
+
+    Returns:
+        The saved config: ``_class_name`` (``"GANTrainingConfig"`` or
+        ``"DiffusionTrainingConfig"``), ``dataset``, and every other setting of the run.
+
+    Raises:
+        FileNotFoundError: the folder does not exist, or holds no ``training_config.json``.
+    """
+    run = Path(run)
+    if not run.is_dir():
+        raise FileNotFoundError(f"no run folder {run}; pass the --output-dir of a `gandiff train` run")
+    path = run / "training_config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{run} is not the output folder of a training run: it has no training_config.json")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def _read_run(run: str | os.PathLike) -> tuple[list[dict[str, Any]], str | None]:
-    """A run folder's log records and GAN loss name (from its training_config.json)."""
+    """A GAN run folder's log records and loss name (from its training_config.json)."""
     from .training.logger import read_log
 
+    if not Path(run).is_dir():
+        raise FileNotFoundError(f"no run folder {run} to read log.jsonl from; pass the --output-dir of a "
+                                "`gandiff train gan` run")
+    config_path = Path(run) / "training_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+    if config.get("_class_name", "GANTrainingConfig") != "GANTrainingConfig":
+        raise ValueError(f"{run} is a {config['_class_name']} run, not a GAN run: GAN training curves need the log "
+                         "of `gandiff train gan` (D(x), D(G(z)), both losses)")
     records = read_log(run)
     if not records:
         raise FileNotFoundError(f"{run} has no log.jsonl with records; is it the output folder of a training run?")
-    config_path = Path(run) / "training_config.json"
-    loss = json.loads(config_path.read_text(encoding="utf-8")).get("loss") if config_path.is_file() else None
-    return records, loss
+    return records, config.get("loss")
 
 
 def _smooth(values: torch.Tensor) -> torch.Tensor:
@@ -363,6 +452,17 @@ def plot_gan_training(
             d_fake, d_grad_norm, g_grad_norm, penalty, wasserstein_estimate``.
         path: the PNG to write.
         loss: the GAN loss name; read from the run's config when `run` is a folder.
+
+    Returns:
+        `path`, as a `Path`.
+
+    Raises:
+        FileNotFoundError: `run` is a folder without a log.
+        ValueError: `run` is the folder of a diffusion run.
+        ImportError: matplotlib is missing.
+
+    Example:
+        >>> plot_gan_training("out/ring8-gan", "curves.png")  # doctest: +SKIP
     """
     if isinstance(run, (str, os.PathLike)):
         records, saved_loss = _read_run(run)
@@ -429,6 +529,12 @@ def plot_samples_2d(
             circles (the high-quality region of VEEGAN / PacGAN), and each panel's title
             gives the modes captured and the high-quality fraction.
         title: the figure's title.
+
+    Returns:
+        `path`, as a `Path`.
+
+    Raises:
+        ImportError: matplotlib is missing.
     """
     from .metrics.mode_coverage import mode_coverage
 
@@ -465,3 +571,114 @@ def plot_samples_2d(
 def _circle(centre: tuple[float, float], radius: float):
     patches = importlib.import_module("matplotlib.patches")
     return patches.Circle(centre, radius, fill=False, color=_MODE_COLOUR, linewidth=0.6)
+
+
+# -- 2-D samples at each checkpoint of a run ------------------------------------------------------
+
+
+def checkpoint_samples(
+    run: str | os.PathLike,
+    num_samples: int = 1000,
+    seed: int = 0,
+    num_inference_steps: int | None = None,
+) -> dict[str, torch.Tensor]:
+    """Samples of a training run's network at each of its checkpoints, oldest first.
+
+    The run's pipeline folder (written when the run finishes) gives the architecture and, for
+    diffusion, the scheduler; each checkpoint gives the weights of the network that samples:
+    the EMA when the run keeps one (what the saved pipeline holds), else the generator (GAN) or
+    the denoiser (diffusion). Every checkpoint is sampled with the same seed, so the panels
+    differ only by the weights.
+
+    Args:
+        run: a run's output folder, with ``checkpoints/`` and ``pipeline/``.
+        num_samples: samples per checkpoint.
+        seed: seeds the sampling.
+        num_inference_steps: reverse steps of a diffusion run (default: its T).
+
+    Returns:
+        ``{"step <n>": samples}``: points (num_samples, 2) for 2-D runs, images in [-1, 1] otherwise.
+
+    Raises:
+        FileNotFoundError: no such run, no checkpoints, or no pipeline folder yet.
+    """
+    from .metrics.evaluate import sample_pipeline
+    from .pipelines.ddpm import DDPMPipeline
+    from .pipelines.pipeline import Pipeline
+    from .training.checkpoints import (
+        checkpoint_modules,
+        checkpoint_step,
+        list_checkpoints,
+        load_module_weights,
+    )
+    from .training.output import PIPELINE_DIR
+
+    read_run_config(run)  # a missing or foreign folder is named as such
+    checkpoints = list_checkpoints(run)
+    if not checkpoints:
+        raise FileNotFoundError(f"{run} has no checkpoints (checkpoints/checkpoint-<step>); train with "
+                                "--checkpoint-every N (and --checkpoints-total-limit to keep more than 3)")
+    folder = Path(run) / PIPELINE_DIR
+    if not (folder / "model_index.json").is_file():
+        raise FileNotFoundError(f"{run} has no pipeline folder yet; the run writes it when it finishes, and its "
+                                "components give the architecture the checkpoints' weights are loaded into")
+    pipeline = Pipeline.from_pretrained(folder)
+    pipeline.set_progress_bar_config(disable=True)
+    diffusion = isinstance(pipeline, DDPMPipeline)
+    network = pipeline.network if diffusion else pipeline.generator
+    samples = {}
+    for checkpoint in checkpoints:
+        # The trainers' names: "ema" is the average of "model" (diffusion) or "generator" (GAN).
+        name = "ema" if "ema" in checkpoint_modules(checkpoint) else ("model" if diffusion else "generator")
+        network.load_state_dict(load_module_weights(checkpoint, name))
+        network.eval()
+        samples[f"step {checkpoint_step(checkpoint)}"] = sample_pipeline(
+            pipeline, num_samples, num_inference_steps=num_inference_steps if diffusion else None, seed=seed
+        )
+    return samples
+
+
+def plot_checkpoints_2d(
+    run: str | os.PathLike,
+    path: str | os.PathLike,
+    num_samples: int = 1000,
+    seed: int = 0,
+    num_inference_steps: int | None = None,
+) -> Path:
+    """A 2-D training run's samples at each of its checkpoints, over its data: how the model
+    learned, and for GANs whether and when modes were dropped.
+
+    For ring8 and grid25 each panel gives the modes captured and the high-quality fraction
+    (VEEGAN / PacGAN protocol, see `plot_samples_2d`).
+
+    Args:
+        run: the output folder of a 2-D ``gandiff train gan`` or ``gandiff train ddpm`` run.
+        path: the PNG to write.
+        num_samples, seed, num_inference_steps: see `checkpoint_samples`.
+
+    Returns:
+        `path`.
+
+    Raises:
+        FileNotFoundError: see `checkpoint_samples`.
+        ValueError: the run trained on images.
+        ImportError: matplotlib is missing (checked before any sampling).
+
+    Example:
+        >>> plot_checkpoints_2d("out/ring8-gan", "checkpoints.png")  # doctest: +SKIP
+    """
+    from .data import POINT_SETS, load_dataset
+
+    require_matplotlib()
+    config = read_run_config(run)
+    dataset = config.get("dataset")
+    if dataset not in POINT_SETS:
+        raise ValueError(f"{run} trained on {dataset!r}, not a 2-D point set ({', '.join(POINT_SETS)}): "
+                         "checkpoint scatter plots are for 2-D runs; sample image runs with `gandiff sample`")
+    data = load_dataset(dataset, num_samples=2000, seed=1001)  # not the training draw (seed 0)
+    panels = checkpoint_samples(run, num_samples, seed, num_inference_steps)
+    kind = "GAN" if config.get("_class_name") == "GANTrainingConfig" else "diffusion"
+    title = f"{Path(run).name}: {kind} samples (red) over {dataset} (grey) at each checkpoint"
+    if data.mixture is not None:
+        title += "; +: modes, circles: 3σ"
+    return plot_samples_2d(panels, path, data=data.points, mixture=data.mixture, title=title)

@@ -17,7 +17,9 @@ any image set, inception=True   standard Inception FID (optional extra, download
 The floor is what real data scores under the same protocol and sample size: for points, a
 fresh sample of the data set; for digits, the held-out half of the classifier's split compared
 with the reference half, as the model's samples are. A model can at best reach the floor.
-`point_metrics` and `digit_metrics` score samples drawn elsewhere.
+`point_metrics` and `digit_metrics` score samples drawn elsewhere; `digit_baselines` gives two
+trivial "models" of an image set (a Gaussian fitted to the pixels, the class means) whose scores
+put a model's between the floor and failure.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import functools
 import json
 import math
 import os
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -43,7 +46,16 @@ from .mode_coverage import mode_coverage
 from .precision_recall import precision_recall
 from .sliced_wasserstein import sliced_wasserstein_with_floor
 
-__all__ = ["evaluate_pipeline", "sample_pipeline", "point_metrics", "digit_metrics", "format_table"]
+__all__ = [
+    "SCHEDULERS",
+    "digit_baselines",
+    "digit_metrics",
+    "evaluate_pipeline",
+    "format_table",
+    "load_pipeline",
+    "point_metrics",
+    "sample_pipeline",
+]
 
 # The VEEGAN / PacGAN protocol draws 2,500 samples.
 DEFAULT_NUM_POINTS = 2500
@@ -52,7 +64,7 @@ SCHEDULERS = {"ddpm": "DDPMScheduler", "ddim": "DDIMScheduler"}
 _REFERENCE_SEED, _INDEPENDENT_SEED = 1001, 1002
 
 
-def _row(label: str, model: float | int, data: float | int) -> dict[str, Any]:
+def _row(label: str, model: float, data: float) -> dict[str, Any]:
     return {"label": label, "model": model, "data": data}
 
 
@@ -62,10 +74,17 @@ def _row(label: str, model: float | int, data: float | int) -> dict[str, Any]:
 def point_metrics(samples: torch.Tensor, dataset: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Scores of 2-D `samples` (N, 2) against the built-in point set `dataset`.
 
+    Args:
+        samples: generated points (N, 2).
+        dataset: the name of a built-in 2-D set (``ring8``, ``grid25``, ``moons``, ...).
+
     Returns:
         ``({key: {"label", "model", "data"}}, details)``: mode coverage (mixtures only) and the
         sliced Wasserstein distance to a fresh data sample of N points, each beside the score
         of another fresh data sample of N points; details holds those sizes.
+
+    Raises:
+        ValueError: `dataset` is an image set.
     """
     from ..data import load_dataset
 
@@ -112,6 +131,10 @@ def digit_metrics(
     Returns:
         ``({key: {"label", "model", "data"}}, details)``, details holding the sizes and the
         classifier's accuracy on the held-out half.
+
+    Raises:
+        ValueError: `images` is not 4-D, or `dataset` has no shipped classifier and
+            `inception` is off.
     """
     images = torch.as_tensor(images).detach().float().cpu()
     if images.ndim != 4:
@@ -201,6 +224,20 @@ def sample_pipeline(
 
     Drawn in batches from one generator seeded with `seed`; a class-conditional network gets
     the labels 0, 1, 2, ... in turn, so every class is asked for equally often.
+
+    Args:
+        pipeline: a `DDPMPipeline` or `GANPipeline`.
+        num_samples: how many samples.
+        num_inference_steps: reverse steps of a diffusion pipeline (default: its scheduler's T).
+        eta: DDIM's η (diffusion only).
+        batch_size: samples per pipeline call.
+        seed: seeds the sampling.
+
+    Returns:
+        Points (num_samples, D), or images (num_samples, C, H, W) in [-1, 1].
+
+    Raises:
+        ValueError: `num_inference_steps` or `eta` given for a one-step (GAN) pipeline.
     """
     config = _network(pipeline).config
     num_classes = config.get("num_classes") or config.get("num_class_embeds")
@@ -256,17 +293,28 @@ def evaluate_pipeline(
         batch_size: samples per pipeline call.
         seed: seeds the sampling.
         inception: add the standard Inception FID for images (``gandiff[metrics]``).
-        json_path: write the result there as JSON.
+        json_path: write the result there as JSON (atomically; missing folders are created).
         verbose: print the result as a markdown table.
 
     Returns:
         ``{"pipeline", "dataset", "num_samples", "scheduler", "num_inference_steps", "eta",
         "seed", "details", "metrics": {key: {"label", "model", "data"}}}``, "data" being the floor.
+
+    Raises:
+        ValueError: an unknown scheduler, a scheduler or steps for a GAN pipeline, or a data
+            set the metrics do not cover.
+        gandiff.metrics.InceptionWeightsUnavailableError: `inception` without the weights.
+
+    Example:
+        >>> result = evaluate_pipeline("out/quickstart/ddpm", "digits", scheduler="ddim",
+        ...                            num_inference_steps=50)  # doctest: +SKIP
+        >>> score = result["metrics"]["frechet_distance"]  # doctest: +SKIP
+        >>> score["model"] / score["data"]  # how far above the floor  # doctest: +SKIP
     """
     from ..data import POINT_SETS
 
     name = str(pipeline) if isinstance(pipeline, (str, os.PathLike)) else type(pipeline).__name__
-    pipeline = _load(pipeline, scheduler)
+    pipeline = load_pipeline(pipeline, scheduler)
     kind = "points" if dataset in POINT_SETS else "image"
     diffusion = hasattr(pipeline, "scheduler")
     if diffusion and num_inference_steps is None:
@@ -298,12 +346,20 @@ def evaluate_pipeline(
     if json_path is not None:
         from ..saving import write_text_atomic
 
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(json_path, json.dumps(_finite(result), indent=2, ensure_ascii=False) + "\n")
     return result
 
 
 def format_table(result: dict[str, Any]) -> str:
-    """The metrics of `evaluate_pipeline`'s result as a markdown table, model beside floor."""
+    """The metrics of `evaluate_pipeline`'s result as a markdown table, model beside floor.
+
+    Args:
+        result: what `evaluate_pipeline` returns (or its JSON read back).
+
+    Returns:
+        A title line, a blank line and the table, without a final newline.
+    """
     sampler = f", {result['scheduler']} {result['num_inference_steps']} steps" if result.get("scheduler") else ""
     lines = [
         f"{result['pipeline']} on {result['dataset']}: {result['num_samples']} samples{sampler}, seed {result['seed']}",
@@ -316,7 +372,7 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _number(value: float | int) -> str:
+def _number(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:.4g}"
 
 
@@ -329,12 +385,68 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def digit_baselines(dataset: str, num_samples: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Two trivial "models" of an image set, to score beside a real model's samples.
+
+    * ``"gaussian_fit"``: draws from N(μ, Σ) with the mean and covariance of all the set's
+      pixels (then clipped to [-1, 1]): a model that knows the first two moments and nothing
+      else. Its Fréchet distance says how far "no structure beyond correlations" lies.
+    * ``"class_means"``: the mean image of each class, repeated in turn: blurry, covering every
+      class exactly uniformly (it fools class coverage, as it fools the Inception Score), but
+      with no variety (recall near 0).
+
+    A model worth its training lies well below both in Fréchet distance. Both are fitted on
+    all the set's images, the data a model trains on.
+
+    Args:
+        dataset: a labelled image set, ``"digits"`` or ``"mnist5k"``, at its own resolution.
+        num_samples: images per baseline.
+        seed: seeds the Gaussian draws.
+
+    Returns:
+        ``{"gaussian_fit": images, "class_means": images}``, each (num_samples, C, H, W) in [-1, 1].
+
+    Example:
+        >>> baselines = digit_baselines("digits", 896)
+        >>> rows, _ = digit_metrics(baselines["gaussian_fit"], "digits")
+        >>> rows["frechet_distance"]["model"] > 10 * rows["frechet_distance"]["data"]
+        True
+    """
+    from ..data import load_dataset
+
+    images, labels = _real_images(dataset, load_dataset(dataset).sample_shape[-1])
+    pixels = images.flatten(1).double()  # (M, C·H·W)
+    # Σ^{1/2} from the eigendecomposition: Σ is singular (corner pixels never vary), so no Cholesky.
+    eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(pixels.T))
+    root = eigenvectors @ torch.diag(eigenvalues.clamp(min=0).sqrt()) @ eigenvectors.T
+    noise = torch.randn(num_samples, pixels.shape[1], generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    gaussian = (pixels.mean(0) + noise @ root).float().clamp(-1, 1).reshape(num_samples, *images.shape[1:])
+    classes = labels.unique()
+    means = torch.stack([images[labels == c].mean(0) for c in classes])
+    return {"gaussian_fit": gaussian, "class_means": means[torch.arange(num_samples) % len(classes)]}
+
+
 def _held_out_size(dataset: str, resolution: int) -> int:
     return len(reference_split(_real_images(dataset, resolution)[1])[1])
 
 
-def _load(pipeline, scheduler: str | None):
-    """A pipeline object from a pipeline or a path, with its scheduler swapped when asked."""
+def load_pipeline(pipeline, scheduler: str | None = None):
+    """A pipeline from a folder, a run's output folder or a Hub repo id, with its scheduler
+    swapped when asked.
+
+    Args:
+        pipeline: a `Pipeline` (returned as it is, or as a copy with the other scheduler), or
+            where to load one from (`gandiff.training.output.find_pipeline_folder` finds a
+            run's ``pipeline`` folder).
+        scheduler: ``"ddpm"`` or ``"ddim"``: a scheduler of that kind made from the pipeline's
+            own scheduler config (the same β schedule; no retraining). None keeps it.
+
+    Returns:
+        The pipeline. A given pipeline is never changed: a swap returns a shallow copy.
+
+    Raises:
+        ValueError: an unknown scheduler name, or a scheduler asked of a pipeline without one.
+    """
     from ..pipelines.pipeline import Pipeline
     from ..registry import lookup
     from ..training.output import find_pipeline_folder

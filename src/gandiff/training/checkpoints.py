@@ -34,12 +34,15 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "CHECKPOINTS_DIR",
-    "save_checkpoint",
-    "load_checkpoint",
+    "capture_rng_state",
+    "checkpoint_modules",
+    "checkpoint_step",
     "find_checkpoint",
     "list_checkpoints",
-    "capture_rng_state",
+    "load_checkpoint",
+    "load_module_weights",
     "restore_rng_state",
+    "save_checkpoint",
 ]
 
 CHECKPOINTS_DIR = "checkpoints"
@@ -96,7 +99,15 @@ def _join(tree: Any, tensors: dict[str, torch.Tensor]) -> Any:
 def capture_rng_state(rng: torch.Generator) -> dict[str, Any]:
     """The state of every random-number generator a training step may draw from: Python's,
     numpy's, torch's global one (model initialization, dropout, augmentation) and `rng`, the
-    trainer's own (t, ε, z, interpolation weights)."""
+    trainer's own (t, ε, z, interpolation weights).
+
+    Args:
+        rng: the trainer's generator.
+
+    Returns:
+        ``{"python", "numpy", "torch", "trainer"}`` states, and ``"cuda"`` (every device's)
+        when CUDA is available.
+    """
     state = {
         "python": random.getstate(),
         "numpy": np.random.get_state(),
@@ -109,6 +120,12 @@ def capture_rng_state(rng: torch.Generator) -> dict[str, Any]:
 
 
 def restore_rng_state(state: dict[str, Any], rng: torch.Generator) -> None:
+    """Set every generator back to a state from `capture_rng_state`.
+
+    Args:
+        state: what `capture_rng_state` returned (possibly through a checkpoint).
+        rng: the trainer's generator, set to ``state["trainer"]``.
+    """
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
@@ -121,7 +138,14 @@ def restore_rng_state(state: dict[str, Any], rng: torch.Generator) -> None:
 
 
 def list_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
-    """The complete checkpoints of a run, oldest first (half-written ones are hidden folders)."""
+    """The complete checkpoints of a run, oldest first (half-written ones are hidden folders).
+
+    Args:
+        output_dir: the run's output folder.
+
+    Returns:
+        The ``checkpoints/checkpoint-<step>`` folders, by step; empty when there are none.
+    """
     folder = Path(output_dir) / CHECKPOINTS_DIR
     if not folder.is_dir():
         return []
@@ -144,6 +168,21 @@ def save_checkpoint(
     """Write checkpoint `step` atomically (main process), keep the newest `total_limit`; return its path.
 
     Every process must call this: each contributes its RNG state.
+
+    Args:
+        accelerator: the run's `accelerate.Accelerator` (main-process check, gathering, barrier).
+        output_dir: the run's output folder; the checkpoint goes to
+            ``<output_dir>/checkpoints/checkpoint-<step>``.
+        step: the optimizer step just completed.
+        modules: ``{name: module}`` whose state dicts to save (networks, EMA).
+        optimizers: ``{name: optimizer}``.
+        lr_schedulers: ``{name: learning-rate scheduler}``.
+        rng: this process's trainer generator.
+        trainer_state: JSON values saved beside (data position, config, ...).
+        total_limit: keep this many newest checkpoints (None: all).
+
+    Returns:
+        The checkpoint folder (on every process).
     """
     from accelerate.utils import gather_object
 
@@ -192,7 +231,19 @@ def _remove_unfinished(folder: Path) -> None:
 
 
 def find_checkpoint(output_dir: str | os.PathLike, resume_from_checkpoint: str | None) -> Path | None:
-    """The checkpoint to resume from: ``"latest"`` of `output_dir` (None if there is none yet), or a path."""
+    """The checkpoint to resume from: ``"latest"`` of `output_dir` (None if there is none yet), or a path.
+
+    Args:
+        output_dir: the run's output folder.
+        resume_from_checkpoint: None, ``"latest"``, or a checkpoint folder.
+
+    Returns:
+        The checkpoint folder, or None when there is nothing to resume from.
+
+    Raises:
+        FileNotFoundError: a given folder is not a complete checkpoint (the message lists the
+            run's checkpoints).
+    """
     if resume_from_checkpoint is None:
         return None
     if resume_from_checkpoint == "latest":
@@ -220,7 +271,19 @@ def load_checkpoint(
 ) -> dict[str, Any]:
     """Load a checkpoint into the given objects (strictly) and restore this process's RNGs.
 
-    Returns the trainer state (``step``, the data position, the saved config, ...).
+    Args:
+        path: the checkpoint folder.
+        modules, optimizers, lr_schedulers: ``{name: object}`` to load into, by the names they
+            were saved under.
+        rng: this process's trainer generator.
+        process_index: this process's rank (picks its saved RNG states).
+        num_processes: processes of the resumed run; a warning when it differs from the saved one.
+
+    Returns:
+        The trainer state (``step``, the data position, the saved config, ...).
+
+    Raises:
+        ValueError: the checkpoint lacks a module, optimizer or scheduler asked for.
     """
     from safetensors.torch import load_file
 
@@ -241,3 +304,93 @@ def load_checkpoint(
         )
     restore_rng_state(rng_states[process_index % len(rng_states)], rng)
     return {k: v for k, v in state.items() if k not in ("modules", "optimizers", "lr_schedulers", "rng")}
+
+
+def checkpoint_step(path: str | os.PathLike) -> int:
+    """The step a checkpoint was written at, read from its folder name ``checkpoint-<step>``.
+
+    Args:
+        path: a checkpoint folder.
+
+    Returns:
+        The optimizer step.
+
+    Raises:
+        ValueError: the folder is not named ``checkpoint-<step>``.
+    """
+    match = _NAME.fullmatch(Path(path).name)
+    if match is None:
+        raise ValueError(f"{path} is not a checkpoint folder: checkpoint folders are named checkpoint-<step>")
+    return int(match.group(1))
+
+
+def _read_state(path: Path) -> dict[str, Any]:
+    if not (path / _STATE).is_file():
+        raise FileNotFoundError(f"{path} is not a complete checkpoint (no {_STATE})")
+    return json.loads((path / _STATE).read_text(encoding="utf-8"))
+
+
+def checkpoint_modules(path: str | os.PathLike) -> list[str]:
+    """The names of the modules whose weights a checkpoint holds.
+
+    The trainers name them ``"generator"`` and ``"discriminator"`` (GAN), ``"model"``
+    (diffusion), and ``"ema"`` for the moving average of the generator or model when the run
+    keeps one.
+
+    Args:
+        path: a checkpoint folder.
+
+    Returns:
+        The names, sorted.
+
+    Raises:
+        FileNotFoundError: `path` is not a complete checkpoint.
+    """
+    return sorted(_read_state(Path(path))["modules"])
+
+
+def load_module_weights(path: str | os.PathLike, name: str) -> dict[str, torch.Tensor]:
+    """The weights of one module of a checkpoint, as a state dict for ``load_state_dict``.
+
+    Only that module's tensors are read, not the optimizer moments beside them. An EMA is saved
+    as torch's `AveragedModel` (the averaged network under ``module.``, plus an ``n_averaged``
+    count); it comes back as the averaged network's own state dict, so it loads into the same
+    network class as the raw weights, e.g. a pipeline's generator.
+
+    Args:
+        path: a checkpoint folder, ``<output_dir>/checkpoints/checkpoint-<step>``.
+        name: the module, one of `checkpoint_modules` (``"ema"``, ``"generator"``, ``"model"``, ...).
+
+    Returns:
+        ``{parameter or buffer name: tensor}`` on the CPU.
+
+    Raises:
+        FileNotFoundError: `path` is not a complete checkpoint.
+        ValueError: the checkpoint has no module `name` (the message lists those it has).
+
+    Example:
+        >>> weights = load_module_weights("out/run/checkpoints/checkpoint-500", "ema")  # doctest: +SKIP
+        >>> pipeline.generator.load_state_dict(weights)  # doctest: +SKIP
+    """
+    from safetensors import safe_open
+
+    path = Path(path)
+    modules = _read_state(path)["modules"]
+    if name not in modules:
+        raise ValueError(f"checkpoint {path} has no module {name!r}; it holds {sorted(modules)}")
+    tree = modules[name]
+    with safe_open(str(path / _TENSORS), framework="pt") as tensors:
+        state = _join(tree, {key: tensors.get_tensor(key) for key in _tensor_keys(tree)})
+    if "n_averaged" in state and all(k == "n_averaged" or k.startswith("module.") for k in state):
+        state = {k.removeprefix("module."): v for k, v in state.items() if k != "n_averaged"}
+    return state
+
+
+def _tensor_keys(tree: Any) -> list[str]:
+    """The safetensors keys of the tensors a `_split` tree refers to."""
+    if isinstance(tree, dict):
+        own = [tree[marker] for marker in ("__tensor__", "__ndarray__") if marker in tree]
+        return own + [key for value in tree.values() if isinstance(value, (dict, list)) for key in _tensor_keys(value)]
+    if isinstance(tree, list):
+        return [key for value in tree for key in _tensor_keys(value)]
+    return []
