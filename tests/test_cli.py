@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ def _run(argv, capsys) -> tuple[int, str]:
 def test_flag_choices_match_the_trainers():
     """cli.py repeats the choices so that `gandiff --help` does not import torch; keep them equal."""
     assert cli._MODEL_SIZES == common.MODEL_SIZES and cli._MIXED_PRECISION == common.MIXED_PRECISION
+    assert cli._LR_SCHEDULES == common.LR_SCHEDULES
     assert cli._REPORT_TO == common.REPORT_TO and cli._PREDICTION_TYPES == PREDICTION_TYPES
     assert cli._BETA_SCHEDULES == diffusion.BETA_SCHEDULES and cli._VARIANCE_TYPES == diffusion.VARIANCE_TYPES
     assert cli._GAN_LOSSES == tuple(GAN_LOSSES) and cli._REGULARIZERS == gan.REGULARIZERS
@@ -128,3 +130,8 @@ def test_push_to_hub_uploads_the_pipeline_at_the_end(tmp_path, monkeypatch, caps
     [(repo_id, kwargs)] = pushed
     assert repo_id == "me/ring8-gan" and "modes captured" in kwargs["metrics"]
     assert "me/ring8-gan" in (tmp_path / "run" / "pipeline" / "README.md").read_text()
+
+
+def test_lr_schedule_flag_reaches_the_config_field():
+    args = cli.build_parser().parse_args(["train", "ddpm", "--lr-schedule", "cosine", "--output-dir", "x"])
+    assert args.lr_schedule == "cosine" and "lr_schedule" in {f.name for f in dataclasses.fields(common.TrainingConfig)}

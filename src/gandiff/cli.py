@@ -38,6 +38,7 @@ __all__ = ["build_parser", "main"]
 # answers without importing torch.
 _MODEL_SIZES = ("tiny", "small", "base")
 _MIXED_PRECISION = ("no", "bf16", "fp16")
+_LR_SCHEDULES = ("constant", "cosine")
 _REPORT_TO = ("tensorboard", "wandb")
 _BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "cosine", "sigmoid")
 _VARIANCE_TYPES = ("fixed_small", "fixed_large", "fixed_small_log", "fixed_large_log")
@@ -97,6 +98,8 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     optimization.add_argument("--max-steps", type=_positive_int, help="optimizer steps (default 1000)")
     optimization.add_argument("--learning-rate", type=_positive_float, help="default: the method's paper's")
     optimization.add_argument("--lr-warmup-steps", type=_count, help="linear learning-rate warm-up (default 0)")
+    optimization.add_argument("--lr-schedule", choices=_LR_SCHEDULES,
+                              help="after the warm-up: constant, or cosine decay to 0 at --max-steps (default: constant)")
     optimization.add_argument("--gradient-accumulation-steps", type=_positive_int, help="micro-batches per step")
     optimization.add_argument("--max-grad-norm", type=_float_or_none, help="gradient clipping, or 'none'")
     optimization.add_argument("--mixed-precision", choices=_MIXED_PRECISION, help="bf16 works on CPUs (default: no)")
