@@ -16,7 +16,7 @@ in a few minutes on 2 CPU cores: EMA weights, checkpoints, a JSONL log, a loss c
 grids every few hundred steps. The same runs from the command line:
 
     gandiff train ddpm --dataset digits --batch-size 32 --max-steps 1500 --learning-rate 1e-3 ...
-    gandiff train gan --dataset digits --resolution 28 --model-size small --max-steps 1000 ...
+    gandiff train gan --dataset digits --resolution 28 --model-size small --max-steps 2000 ...
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("out/quickstart"))
     parser.add_argument("--ddpm-steps", type=int, default=1500)
-    parser.add_argument("--gan-steps", type=int, default=1000)
+    parser.add_argument("--gan-steps", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, see below)")
     args = parser.parse_args()
     # These networks are small, so a second thread gains little even on an idle machine; and
