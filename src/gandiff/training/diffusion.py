@@ -38,8 +38,9 @@ from ..pipelines.ddpm import DDPMPipeline
 from ..schedulers.ddim import DDIMScheduler
 from ..schedulers.ddpm import DDPMScheduler
 from ..schedulers.scheduling_utils import PREDICTION_TYPES
-from .checkpoints import find_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoints import find_checkpoint
 from .common import (
+    ResumableTrainer,
     TrainingConfig,
     autocast,
     backward,
@@ -57,7 +58,6 @@ from .common import (
     samples_path,
     seed_everything,
     start_run,
-    warn_changed_settings,
 )
 from .logger import RunLogger, read_log
 from .output import mode_coverage_metrics, save_run_output
@@ -178,7 +178,7 @@ def build_denoiser(config: DiffusionTrainingConfig, dataset) -> torch.nn.Module:
     )
 
 
-class DiffusionTrainer:
+class DiffusionTrainer(ResumableTrainer):
     """Trains a denoiser on a data set and returns a `DDPMPipeline`.
 
     ``DiffusionTrainer(config).train()`` runs the whole thing: ``__init__`` builds (1) the
@@ -393,27 +393,6 @@ class DiffusionTrainer:
             "lr_schedulers": {"model": self.lr_scheduler},
             "rng": self.rng,
         }
-
-    def save_checkpoint(self) -> Path:
-        """Write a checkpoint of the current step (weights, EMA, optimizer, RNG, data position).
-
-        Returns:
-            The checkpoint folder.
-        """
-        self.last_checkpoint = save_checkpoint(
-            self.accelerator, self.config.output_dir, self.step, **self._state(),
-            total_limit=self.config.checkpoints_total_limit,
-            trainer_state={"batches_taken": self.batches_taken, "num_processes": self.accelerator.num_processes,
-                           "config": self.config.to_dict()},
-        )
-        return self.last_checkpoint
-
-    def _resume(self, path: Path) -> None:
-        state = load_checkpoint(path, **self._state(), process_index=self.accelerator.process_index,
-                                num_processes=self.accelerator.num_processes)
-        self.step, self.batches_taken, self.last_checkpoint = state["step"], state["batches_taken"], path
-        warn_changed_settings(self.config, state["config"], path)
-        logger.info("resumed from %s at step %d", path, self.step)
 
     def _save_output(self, pipeline: DDPMPipeline) -> None:
         config = self.config

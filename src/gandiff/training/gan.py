@@ -37,8 +37,9 @@ from ..configuration import check_choice
 from ..models.dcgan import SUPPORTED_RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
 from ..models.mlp import MLPDiscriminator, MLPGenerator
 from ..pipelines.gan import GANPipeline
-from .checkpoints import find_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoints import find_checkpoint
 from .common import (
+    ResumableTrainer,
     TrainingConfig,
     autocast,
     backward,
@@ -56,7 +57,6 @@ from .common import (
     samples_path,
     seed_everything,
     start_run,
-    warn_changed_settings,
 )
 from .logger import RunLogger, read_log
 from .losses import GAN_LOSSES, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty
@@ -199,7 +199,7 @@ def _load_gan_data(config: GANTrainingConfig):
     return dataset
 
 
-class GANTrainer:
+class GANTrainer(ResumableTrainer):
     """Trains a generator against a discriminator and returns a `GANPipeline`.
 
     ``__init__`` builds (1) the accelerator, (2) the data, (3) both networks and the
@@ -445,27 +445,6 @@ class GANTrainer:
             "lr_schedulers": {"generator": self.g_lr_scheduler, "discriminator": self.d_lr_scheduler},
             "rng": self.rng,
         }
-
-    def save_checkpoint(self) -> Path:
-        """Write a checkpoint of the current step (both networks, EMA, optimizers, RNG, data position).
-
-        Returns:
-            The checkpoint folder.
-        """
-        self.last_checkpoint = save_checkpoint(
-            self.accelerator, self.config.output_dir, self.step, **self._state(),
-            total_limit=self.config.checkpoints_total_limit,
-            trainer_state={"batches_taken": self.batches_taken, "num_processes": self.accelerator.num_processes,
-                           "config": self.config.to_dict()},
-        )
-        return self.last_checkpoint
-
-    def _resume(self, path: Path) -> None:
-        state = load_checkpoint(path, **self._state(), process_index=self.accelerator.process_index,
-                                num_processes=self.accelerator.num_processes)
-        self.step, self.batches_taken, self.last_checkpoint = state["step"], state["batches_taken"], path
-        warn_changed_settings(self.config, state["config"], path)
-        logger.info("resumed from %s at step %d", path, self.step)
 
     def _save_output(self, pipeline: GANPipeline) -> None:
         config = self.config
