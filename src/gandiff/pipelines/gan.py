@@ -1,4 +1,5 @@
-"""GANPipeline: sample from a trained generator G(z); the discriminator is optional."""
+"""GANPipeline: sample from a trained generator G(z); the discriminator is optional, and when
+present can filter G's samples by discriminator rejection sampling (`rejection`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import torch
 from ..registry import register
 from .ddpm import _class_labels
 from .pipeline import ImagePipelineOutput, Pipeline, PointsPipelineOutput, randn_tensor
+from .rejection import discriminator_rejection_sampling
 
 __all__ = ["GANPipeline"]
 
@@ -18,8 +20,8 @@ class GANPipeline(Pipeline):
     Args:
         generator: the generator network; called as ``generator(z, class_labels=...)`` and
             has ``latent_dim`` in its config.
-        discriminator: optional; kept so training can resume from the pipeline, and may be
-            dropped (``None``) after training.
+        discriminator: optional; kept so training can resume from the pipeline and for
+            ``rejection_sampling``, and may be dropped (``None``) after training.
 
     Raises:
         ValueError: when no generator is given.
@@ -49,6 +51,8 @@ class GANPipeline(Pipeline):
         latents: torch.Tensor | None = None,
         class_labels: int | list[int] | torch.Tensor | None = None,
         output_type: str | None = None,
+        rejection_sampling: bool = False,
+        rejection_gamma: float = 0.0,
     ) -> ImagePipelineOutput | PointsPipelineOutput:
         """Generate `batch_size` samples.
 
@@ -60,15 +64,35 @@ class GANPipeline(Pipeline):
             latents: explicit z of shape (batch_size, latent_dim), e.g. to interpolate.
             class_labels: one label for all samples or one per sample (conditional GANs).
             output_type: ``"pil"`` | ``"np"`` | ``"pt"`` for images, ``"np"`` | ``"pt"`` for points.
+            rejection_sampling: keep only the samples that discriminator rejection sampling
+                accepts (Azadi et al. 2019; `gandiff.pipelines.rejection`): G's samples are
+                drawn until `batch_size` are kept, each with probability given by the
+                discriminator's density-ratio estimate, which removes samples that fall
+                between the data's modes. Needs the discriminator, trained with the minimax or
+                non-saturating loss, and an unconditional generator.
+            rejection_gamma: γ of rejection sampling: 0 is exact rejection sampling under the
+                discriminator's estimate, negative values keep more samples.
 
         Returns:
             `ImagePipelineOutput` (``.images`` in [0, 1]) for an image generator,
             `PointsPipelineOutput` (``.points`` in data units) for a points generator.
 
         Raises:
-            ValueError: when `latents` or `class_labels` have the wrong shape.
+            ValueError: when `latents` or `class_labels` have the wrong shape, or
+                `rejection_sampling` is asked of a pipeline that cannot do it.
+            TypeError: `rejection_sampling` with a list of generators.
         """
         network = self.generator  # the component; `generator` the argument is the RNG
+        if rejection_sampling:
+            self._check_rejection_sampling(generator, latents, class_labels)
+
+            def propose(num: int) -> torch.Tensor:
+                z = randn_tensor((num, network.config.latent_dim), generator, self.device, self.dtype)
+                return network(z)
+
+            samples, _ = discriminator_rejection_sampling(propose, self.discriminator, batch_size,
+                                                          gamma=rejection_gamma, generator=generator)
+            return self.postprocess(samples, output_type)
         latent_shape = (batch_size, network.config.latent_dim)
         if latents is None:
             latents = randn_tensor(latent_shape, generator, self.device, self.dtype)
@@ -77,3 +101,22 @@ class GANPipeline(Pipeline):
         labels = _class_labels(class_labels, batch_size, self.device)
         samples = network(latents.to(self.device, self.dtype), class_labels=labels)
         return self.postprocess(samples, output_type)
+
+    def _check_rejection_sampling(self, generator, latents, class_labels) -> None:
+        if self.discriminator is None:
+            raise ValueError(
+                "rejection_sampling needs the discriminator: load a pipeline saved with one (gandiff's GAN "
+                "trainer saves it) or pass discriminator= to GANPipeline"
+            )
+        if self.discriminator.config.get("output") == "critic":
+            raise ValueError(
+                "rejection_sampling reads the discriminator's logit as log p_data/p_g, which a Wasserstein "
+                "critic's score is not: train with the minimax or non-saturating loss to use it"
+            )
+        if latents is not None:
+            raise ValueError("rejection_sampling draws its own latents (it rejects some): leave latents=None")
+        if class_labels is not None or self.generator.config.get("num_classes"):
+            raise ValueError("rejection_sampling is for unconditional GANs; sample a conditional one without it")
+        if isinstance(generator, list):
+            raise TypeError("rejection_sampling draws an unknown number of latents: pass one torch.Generator, "
+                            "not a list")
