@@ -103,6 +103,23 @@ def test_evaluate_swaps_the_scheduler_and_takes_its_default_steps(runs, capsys, 
     assert written["dataset"] == "digits"  # from the run around the pipeline folder
 
 
+def test_evaluate_and_sample_with_rejection_sampling(runs, capsys, tmp_path):
+    out_json = tmp_path / "drs.json"
+    code, out, err = _run(["evaluate", runs["gan"], "--rejection-sampling", "--num-samples", "500", "--json", out_json],
+                          capsys)
+    assert code == 0, err
+    written = json.loads(out_json.read_text(encoding="utf-8"))
+    assert written["rejection_sampling"] is True and "discriminator rejection sampling" in out
+    expected = evaluate_pipeline(runs["gan"], "ring8", 500, rejection_sampling=True, verbose=False)
+    assert written["metrics"] == json.loads(json.dumps(evaluate_module._finite(expected["metrics"])))
+    plain = evaluate_pipeline(runs["gan"], "ring8", 500, verbose=False)
+    assert plain["metrics"] != expected["metrics"]  # other samples: the flag reached the pipeline
+
+    code, out, err = _run(["sample", runs["gan"], "--rejection-sampling", "--num-samples", "50", "--out",
+                           tmp_path / "drs.png"], capsys)
+    assert code == 0 and (tmp_path / "drs.png").stat().st_size > 0, err
+
+
 def test_user_errors_are_one_line(runs, capsys, tmp_path):
     bare = tmp_path / "bare"
     shutil.copytree(runs["gan"] / "pipeline", bare)  # a pipeline folder outside any run
@@ -112,6 +129,8 @@ def test_user_errors_are_one_line(runs, capsys, tmp_path):
         (["evaluate", runs["gan"], "--scheduler", "ddim"], "has no scheduler to swap"),
         (["evaluate", runs["gan"], "--steps", "5"], "samples in one step"),
         (["evaluate", runs["gan"], "--dataset", "ring9"], "did you mean 'ring8'?"),
+        (["evaluate", runs["ddpm"], "--rejection-sampling", "--num-samples", "4"], "has none"),
+        (["sample", runs["ddpm"], "--rejection-sampling", "--num-samples", "4"], "has none"),
     ]
     for argv, message in cases:
         code, _, err = _run(argv, capsys)

@@ -165,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--scheduler", choices=tuple(_SCHEDULERS), help="swap the diffusion scheduler")
     sample.add_argument("--steps", type=_positive_int, help="sampling steps (default: 50 for ddim, T for ddpm)")
     sample.add_argument("--seed", type=_count, default=0)
+    sample.add_argument("--rejection-sampling", action="store_true",
+                        help="GANs: keep the samples that discriminator rejection sampling accepts (Azadi et al. 2019)")
     _add_evaluate_command(commands)
     _add_plot_command(commands)
     return parser
@@ -190,6 +192,8 @@ def _add_evaluate_command(commands) -> None:
                                          f"folder, ./{_EVALUATION_NAME} for a Hub repo)")
     evaluate.add_argument("--inception", action="store_true",
                           help="add the standard Inception FID (needs gandiff[metrics] and downloaded weights)")
+    evaluate.add_argument("--rejection-sampling", action="store_true",
+                          help="GANs: score the samples that discriminator rejection sampling accepts")
 
 
 def _add_plot_command(commands) -> None:
@@ -292,6 +296,11 @@ def _sample(args: argparse.Namespace) -> None:
     num_classes = network.config.get("num_classes") or network.config.get("num_class_embeds")
     if num_classes:
         kwargs["class_labels"] = torch.arange(args.num_samples) % num_classes
+    if args.rejection_sampling:
+        if steps is not None:
+            raise ValueError("--rejection-sampling filters a GAN's samples with its discriminator; a diffusion "
+                             "pipeline has none: sample it without")
+        kwargs["rejection_sampling"] = True
     out = pipeline(batch_size=args.num_samples, generator=generator, output_type="pt", **kwargs)
     if hasattr(out, "images"):
         picture = image_grid(out.images)
@@ -331,7 +340,8 @@ def _evaluate(args: argparse.Namespace) -> None:
         json_path = Path(args.path) / _EVALUATION_NAME if Path(args.path).is_dir() else Path(_EVALUATION_NAME)
     steps = args.steps or (50 if args.scheduler == "ddim" else None)  # None: evaluate_pipeline's T
     evaluate_pipeline(args.path, dataset, args.num_samples, scheduler=args.scheduler, num_inference_steps=steps,
-                      batch_size=args.batch_size, seed=args.seed, inception=args.inception, json_path=json_path)
+                      batch_size=args.batch_size, seed=args.seed, inception=args.inception,
+                      rejection_sampling=args.rejection_sampling, json_path=json_path)
     print(f"wrote {json_path}")
 
 

@@ -219,6 +219,7 @@ def sample_pipeline(
     eta: float | None = None,
     batch_size: int = 500,
     seed: int = 0,
+    rejection_sampling: bool = False,
 ) -> torch.Tensor:
     """`num_samples` samples of `pipeline` in model space: points as they are, images in [-1, 1].
 
@@ -232,12 +233,15 @@ def sample_pipeline(
         eta: DDIM's η (diffusion only).
         batch_size: samples per pipeline call.
         seed: seeds the sampling.
+        rejection_sampling: sample a GAN pipeline with discriminator rejection sampling
+            (`GANPipeline`'s ``rejection_sampling``).
 
     Returns:
         Points (num_samples, D), or images (num_samples, C, H, W) in [-1, 1].
 
     Raises:
-        ValueError: `num_inference_steps` or `eta` given for a one-step (GAN) pipeline.
+        ValueError: `num_inference_steps` or `eta` given for a one-step (GAN) pipeline, or
+            `rejection_sampling` for a diffusion one.
     """
     config = _network(pipeline).config
     num_classes = config.get("num_classes") or config.get("num_class_embeds")
@@ -250,6 +254,11 @@ def sample_pipeline(
         raise ValueError(
             f"{type(pipeline).__name__} samples in one step; num_inference_steps and eta are for diffusion"
         )
+    if rejection_sampling:
+        if hasattr(pipeline, "scheduler"):
+            raise ValueError(f"rejection_sampling filters a GAN's samples with its discriminator; "
+                             f"{type(pipeline).__name__} has none: sample it without")
+        options["rejection_sampling"] = True
     generator = torch.Generator(pipeline.device).manual_seed(seed)
     labels = torch.arange(num_samples) % num_classes if num_classes else None
     batches = []
@@ -275,6 +284,7 @@ def evaluate_pipeline(
     batch_size: int = 500,
     seed: int = 0,
     inception: bool = False,
+    rejection_sampling: bool = False,
     json_path: str | os.PathLike | None = None,
     verbose: bool = True,
 ) -> dict[str, Any]:
@@ -293,16 +303,18 @@ def evaluate_pipeline(
         batch_size: samples per pipeline call.
         seed: seeds the sampling.
         inception: add the standard Inception FID for images (``gandiff[metrics]``).
+        rejection_sampling: sample a GAN pipeline with discriminator rejection sampling.
         json_path: write the result there as JSON (atomically; missing folders are created).
         verbose: print the result as a markdown table.
 
     Returns:
         ``{"pipeline", "dataset", "num_samples", "scheduler", "num_inference_steps", "eta",
-        "seed", "details", "metrics": {key: {"label", "model", "data"}}}``, "data" being the floor.
+        "seed", "rejection_sampling", "details", "metrics": {key: {"label", "model", "data"}}}``,
+        "data" being the floor.
 
     Raises:
-        ValueError: an unknown scheduler, a scheduler or steps for a GAN pipeline, or a data
-            set the metrics do not cover.
+        ValueError: an unknown scheduler, a scheduler or steps for a GAN pipeline,
+            rejection sampling for a diffusion one, or a data set the metrics do not cover.
         gandiff.metrics.InceptionWeightsUnavailableError: `inception` without the weights.
 
     Example:
@@ -324,7 +336,8 @@ def evaluate_pipeline(
     elif num_samples is None:
         num_samples = _held_out_size(dataset, resolution=_network(pipeline).sample_shape[-1])
     samples = sample_pipeline(
-        pipeline, num_samples, num_inference_steps=num_inference_steps, eta=eta, batch_size=batch_size, seed=seed
+        pipeline, num_samples, num_inference_steps=num_inference_steps, eta=eta, batch_size=batch_size, seed=seed,
+        rejection_sampling=rejection_sampling,
     )
     if kind == "points":
         rows, details = point_metrics(samples, dataset)
@@ -338,6 +351,7 @@ def evaluate_pipeline(
         "num_inference_steps": num_inference_steps,
         "eta": eta,
         "seed": seed,
+        "rejection_sampling": rejection_sampling,
         "details": details,
         "metrics": rows,
     }
@@ -361,6 +375,8 @@ def format_table(result: dict[str, Any]) -> str:
         A title line, a blank line and the table, without a final newline.
     """
     sampler = f", {result['scheduler']} {result['num_inference_steps']} steps" if result.get("scheduler") else ""
+    if result.get("rejection_sampling"):
+        sampler += ", discriminator rejection sampling"
     lines = [
         f"{result['pipeline']} on {result['dataset']}: {result['num_samples']} samples{sampler}, seed {result['seed']}",
         "",
