@@ -90,8 +90,10 @@ class GANPipeline(Pipeline):
                 z = randn_tensor((num, network.config.latent_dim), generator, self.device, self.dtype)
                 return network(z)
 
+            # Proposals in rounds of `batch_size`: as much memory as a plain call.
             samples, _ = discriminator_rejection_sampling(propose, self.discriminator, batch_size,
-                                                          gamma=rejection_gamma, generator=generator)
+                                                          gamma=rejection_gamma, proposals_per_round=batch_size,
+                                                          generator=generator)
             return self.postprocess(samples, output_type)
         latent_shape = (batch_size, network.config.latent_dim)
         if latents is None:

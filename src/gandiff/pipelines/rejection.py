@@ -51,7 +51,7 @@ def discriminator_rejection_sampling(
     *,
     gamma: float = 0.0,
     burn_in: int = 10_000,
-    proposals_per_round: int = 10_000,
+    proposals_per_round: int = 1_000,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, float]:
     """Keep proposals x with probability σ(F(x)) until `num_samples` are kept (module docstring).
@@ -62,7 +62,7 @@ def discriminator_rejection_sampling(
         num_samples: how many samples to return.
         gamma: γ, the shift of F; 0 is exact rejection sampling under D's density ratio.
         burn_in: proposals whose largest logit starts the estimate of l_M.
-        proposals_per_round: proposals scored at once after the burn-in.
+        proposals_per_round: proposals made and scored at once (memory grows with it).
         generator: the random generator of the accept/reject draws (`propose` draws its own).
 
     Returns:
@@ -77,13 +77,15 @@ def discriminator_rejection_sampling(
         def logits(x: torch.Tensor) -> torch.Tensor:
             return discriminator(x).float().reshape(len(x))
 
-        max_logit = logits(propose(burn_in)).max()
+        max_logit = torch.tensor(-torch.inf)
+        for _ in range(-(-burn_in // proposals_per_round)):
+            max_logit = torch.maximum(max_logit, logits(propose(proposals_per_round)).max().cpu())
         kept: list[torch.Tensor] = []
         num_kept = num_proposed = 0
         while num_kept < num_samples:
             x = propose(proposals_per_round)
             logit = logits(x)
-            max_logit = torch.maximum(max_logit, logit.max())
+            max_logit = torch.maximum(max_logit.to(logit.device), logit.max())
             gap = logit - max_logit  # l − l_M ≤ 0
             f = gap - torch.log(-torch.expm1(gap - EPSILON)) - gamma
             # Drawn on the generator's device, then moved (as `randn_tensor` draws), so a seed
