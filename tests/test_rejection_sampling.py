@@ -162,3 +162,20 @@ def test_pipeline_refuses_what_it_cannot_do(case, error, match):
         kwargs["generator"] = [torch.Generator().manual_seed(i) for i in range(2)]
     with pytest.raises(error, match=match):
         pipe(**kwargs)
+
+
+def test_images_go_through_a_batch_norm_discriminator_in_eval_mode():
+    """DCGAN's discriminator has batch norm: scoring proposals must use (and not update) its
+    running statistics, and leave it in the mode it was in."""
+    from gandiff import DCGANDiscriminator, DCGANGenerator
+
+    torch.manual_seed(0)
+    discriminator = DCGANDiscriminator(in_channels=1, resolution=28, base_channels=4)
+    pipe = GANPipeline(generator=DCGANGenerator(latent_dim=8, out_channels=1, resolution=28, base_channels=4),
+                       discriminator=discriminator)
+    before = {k: v.clone() for k, v in discriminator.state_dict().items()}
+    images = pipe(batch_size=6, generator=torch.Generator().manual_seed(0), rejection_sampling=True,
+                  output_type="pt").images
+    assert images.shape == (6, 1, 28, 28) and discriminator.training
+    for name, value in discriminator.state_dict().items():
+        torch.testing.assert_close(value, before[name], rtol=0, atol=0, msg=name)
