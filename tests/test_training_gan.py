@@ -116,3 +116,26 @@ def test_grid25_gan_plays_the_game_as_theory_says(tmp_path):
     score = mode_coverage(trainer.sample(2500, seed=1), mixture.centers, mixture.std)
     assert score.modes_captured >= 10, score  # GAN baselines capture 3.3 (VEEGAN) to 17.3 (PacGAN) of 25
     assert torch.isfinite(torch.tensor(score.kl_from_uniform))
+
+
+@pytest.mark.slow
+def test_grid25_fast_gan_with_rejection_sampling_meets_the_quality_target(tmp_path):
+    """The best built-in configuration of benchmarks/quality_2d.py on one seed: every one of the
+    25 modes and >= 80% of the samples within 3σ of a mode (VEEGAN's protocol), and rejection
+    sampling does better than the generator alone."""
+    from gandiff.data import grid25
+    from gandiff.metrics.mode_coverage import mode_coverage
+
+    config = _config(tmp_path, dataset="grid25", model_size="small", batch_size=256, max_steps=8000,
+                     checkpoint_every=8000, log_every=500, latent_dim=2, learning_rate=1e-3, lr_schedule="cosine",
+                     ema_decay=None)
+    pipeline = GANTrainer(config).train()
+    mixture = grid25()
+    scores = {}
+    for rejection_sampling in (False, True):
+        points = pipeline(batch_size=2500, generator=torch.Generator().manual_seed(10_000),
+                          rejection_sampling=rejection_sampling, output_type="pt").points
+        scores[rejection_sampling] = mode_coverage(points, mixture.centers, mixture.std)
+    assert scores[True].modes_captured == 25, scores
+    assert scores[True].high_quality_fraction >= 0.80, scores
+    assert scores[True].high_quality_fraction > scores[False].high_quality_fraction, scores
