@@ -3,6 +3,7 @@
     python3 benchmarks/quality_2d.py                          # ring8 and grid25, 5 seeds, every method
     python3 benchmarks/quality_2d.py --datasets grid25 --methods ddpm wgan-gp --seeds 2 --jobs 2
     python3 benchmarks/quality_2d.py --markdown-out docs/benchmarks/quality_2d.md
+    python3 benchmarks/quality_2d.py --report-only --json-in benchmarks/results/quality_2d.json  # the published runs
 
 Protocol (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018): 2,500 samples per trained
 model; a sample is of high quality when it lies within 3 standard deviations of its nearest
