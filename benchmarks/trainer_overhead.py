@@ -25,6 +25,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 
 import torch
@@ -57,25 +58,31 @@ def _config(kind: str, settings: dict, steps: int, output_dir: str):
     return config_cls(**settings, **common)
 
 
-def _data(config):
-    """The data set, and all of it as one tensor (for the in-memory variant)."""
+def _batches(config, in_memory: bool, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Endless shuffled batches: from a DataLoader over the data set, or by indexing one tensor.
+
+    The data is loaded here, before the caller starts its clock (as a trainer loads it in
+    ``__init__``); the returned iterator only draws batches.
+    """
     dataset = load_dataset(config.dataset, resolution=config.resolution)
-    return dataset, torch.stack([dataset[i]["sample"] for i in range(len(dataset))])
+    if in_memory:
+        data = torch.stack([dataset[i]["sample"] for i in range(len(dataset))])
 
+        def batches() -> Iterator[torch.Tensor]:
+            while True:
+                order = torch.randperm(len(data), generator=generator)
+                for first in range(0, len(data) - config.batch_size + 1, config.batch_size):
+                    yield data[order[first : first + config.batch_size]]
+    else:
+        loader = torch.utils.data.DataLoader(dataset, config.batch_size, shuffle=True, drop_last=True,
+                                             generator=generator)
 
-def _batches(config, in_memory: bool, generator: torch.Generator):
-    """Endless shuffled batches: from a DataLoader over the data set, or by indexing one tensor."""
-    dataset, data = _data(config)
-    while True:
-        if in_memory:
-            order = torch.randperm(len(data), generator=generator)
-            for first in range(0, len(data) - config.batch_size + 1, config.batch_size):
-                yield data[order[first : first + config.batch_size]]
-        else:
-            loader = torch.utils.data.DataLoader(dataset, config.batch_size, shuffle=True, drop_last=True,
-                                                 generator=generator)
-            for batch in loader:
-                yield batch["sample"]
+        def batches() -> Iterator[torch.Tensor]:
+            while True:
+                for batch in loader:
+                    yield batch["sample"]
+
+    return batches()
 
 
 def bare_ddpm(config, steps: int, in_memory: bool = False) -> float:
