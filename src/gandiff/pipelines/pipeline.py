@@ -11,10 +11,11 @@ gandiff's equivalents), so a folder from anywhere can name only classes gandiff 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ from ..registry import lookup, resolve_library_class
 from ..saving import atomic_directory, write_text_atomic
 from ..schedulers.scheduling_utils import randn_tensor
 
-__all__ = ["Pipeline", "ImagePipelineOutput", "PointsPipelineOutput", "randn_tensor", "MODEL_INDEX_NAME"]
+__all__ = ["Pipeline", "ImagePipelineOutput", "PointsPipelineOutput", "evaluating", "randn_tensor", "MODEL_INDEX_NAME"]
 
 MODEL_INDEX_NAME = "model_index.json"
 
@@ -317,6 +318,24 @@ class Pipeline:
         if output_type == "np":
             return ImagePipelineOutput(images=array)
         return ImagePipelineOutput(images=numpy_to_pil(array))
+
+
+@contextlib.contextmanager
+def evaluating(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Eval mode (dropout off, batch-norm statistics frozen) inside, the previous mode after.
+
+    Args:
+        module: the network.
+
+    Yields:
+        `module`, in eval mode.
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 def numpy_to_pil(images: np.ndarray) -> list:

@@ -21,26 +21,16 @@ non-saturating); a hinge or Wasserstein critic's score is not one.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import torch
+
+from .pipeline import evaluating
 
 __all__ = ["discriminator_rejection_sampling"]
 
 EPSILON = 1e-6  # keeps log(1 − exp(·)) finite at l = l_M, as in the paper
 MIN_ACCEPTANCE = 1e-4  # below this, D rejects (nearly) everything G makes: stop and say so
-
-
-@contextlib.contextmanager
-def _evaluating(network: torch.nn.Module) -> Iterator[None]:
-    """Eval mode (batch-norm running statistics) for the duration, then the mode it was in."""
-    was_training = network.training
-    network.eval()
-    try:
-        yield
-    finally:
-        network.train(was_training)
 
 
 @torch.no_grad()
@@ -73,7 +63,7 @@ def discriminator_rejection_sampling(
         RuntimeError: when fewer than 1 in 10,000 proposals are kept (the discriminator does
             not estimate this generator's density ratio).
     """
-    with _evaluating(discriminator):
+    with evaluating(discriminator):
         def logits(x: torch.Tensor) -> torch.Tensor:
             return discriminator(x).float().reshape(len(x))
 

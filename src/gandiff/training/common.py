@@ -54,7 +54,6 @@ __all__ = [
     "start_run",
     "samples_path",
     "warn_changed_settings",
-    "evaluating",
     "num_classes_for",
 ]
 
@@ -637,22 +636,6 @@ def warn_changed_settings(config: TrainingConfig, saved: dict[str, Any], checkpo
         logger.warning("resuming %s with changed settings (%s): the run will not continue exactly", checkpoint, shown)
 
 
-@contextlib.contextmanager
-def evaluating(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
-    """Eval mode (dropout off, batch-norm statistics frozen) inside, the previous mode after.
-
-    Args:
-        module: the network.
-
-    Yields:
-        `module`, in eval mode.
-    """
-    was_training = module.training
-    module.eval()
-    try:
-        yield module
-    finally:
-        module.train(was_training)
 
 
 class ResumableTrainer:

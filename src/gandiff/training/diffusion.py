@@ -35,6 +35,7 @@ from ..configuration import check_choice
 from ..models.mlp import MLPDenoiser
 from ..models.unet_2d import UNet2DModel
 from ..pipelines.ddpm import DDPMPipeline
+from ..pipelines.pipeline import evaluating
 from ..schedulers.ddim import DDIMScheduler
 from ..schedulers.ddpm import DDPMScheduler
 from ..schedulers.scheduling_utils import PREDICTION_TYPES
@@ -47,7 +48,6 @@ from .common import (
     check_finite,
     check_output_dir,
     clip_grad_norm,
-    evaluating,
     load_training_data,
     lr_scheduler,
     make_accelerator,

@@ -37,6 +37,7 @@ from ..configuration import check_choice
 from ..models.dcgan import SUPPORTED_RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
 from ..models.mlp import MLPDiscriminator, MLPGenerator
 from ..pipelines.gan import GANPipeline
+from ..pipelines.pipeline import evaluating
 from .checkpoints import find_checkpoint
 from .common import (
     ResumableTrainer,
@@ -46,7 +47,6 @@ from .common import (
     check_finite,
     check_output_dir,
     clip_grad_norm,
-    evaluating,
     load_training_data,
     lr_scheduler,
     make_accelerator,
