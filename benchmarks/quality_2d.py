@@ -49,8 +49,14 @@ from pathlib import Path
 
 import torch
 
-DDPM_SETTINGS = {"model_size": "base", "batch_size": 512, "learning_rate": 1e-3, "max_steps": 8000,
-                 "lr_schedule": "cosine", "ema_decay": None}
+DDPM_SETTINGS = {
+    "model_size": "base",
+    "batch_size": 512,
+    "learning_rate": 1e-3,
+    "max_steps": 8000,
+    "lr_schedule": "cosine",
+    "ema_decay": None,
+}
 # method -> (trainer, settings beyond the trainer's defaults). The GANs keep each paper's
 # optimizer at a constant learning rate (see gandiff.training.gan) and share one network size
 # (a cosine decay, which settles the DDPM's points onto the modes, left the GANs under-trained:
@@ -66,8 +72,10 @@ METHODS: dict[str, tuple[str, dict]] = {
     # The DCGAN optimizer at 5× the learning rate, decayed to 0: at 2e-4 the weights cannot grow
     # in a few thousand steps to the sizes that put points within 0.15 of a mode (Adam moves each
     # weight by about the learning rate per step), and the decay settles the points on the modes.
-    "non-saturating-fast": ("gan", {"loss": "non_saturating", "learning_rate": 1e-3, "lr_schedule": "cosine",
-                                    "max_steps": 8000}),
+    "non-saturating-fast": (
+        "gan",
+        {"loss": "non_saturating", "learning_rate": 1e-3, "lr_schedule": "cosine", "max_steps": 8000},
+    ),
 }
 # Methods whose trained models are also sampled with discriminator rejection sampling (Azadi et
 # al. 2019; `GANPipeline(..., rejection_sampling=True)`): a second row, "<method>+drs".
@@ -129,8 +137,14 @@ def train_and_score(dataset: str, method: str, seed: int) -> list[Result]:
     kind, settings = METHODS[method]
     settings = {**(GAN_SETTINGS if kind == "gan" else {}), **settings}
     with tempfile.TemporaryDirectory() as output_dir:
-        common = {"dataset": dataset, "seed": seed, "output_dir": output_dir, "sample_every": 0, "log_every": 100,
-                  "checkpoint_every": settings["max_steps"]}
+        common = {
+            "dataset": dataset,
+            "seed": seed,
+            "output_dir": output_dir,
+            "sample_every": 0,
+            "log_every": 100,
+            "checkpoint_every": settings["max_steps"],
+        }
         start = time.perf_counter()
         if kind == "diffusion":
             trainer = DiffusionTrainer(DiffusionTrainingConfig(**common, **settings))
@@ -149,8 +163,19 @@ def train_and_score(dataset: str, method: str, seed: int) -> list[Result]:
         with torch.no_grad():  # DDPM: all 1000 steps
             points = pipeline(batch_size=NUM_EVAL_SAMPLES, generator=generator, **options).points
         score = mode_coverage(torch.as_tensor(points), mixture.centers, mixture.std)
-        results.append(Result(dataset, row, seed, score.modes_captured, score.num_modes, score.high_quality_fraction,
-                              score.kl_from_uniform, train_seconds, {**settings, **options}))
+        results.append(
+            Result(
+                dataset,
+                row,
+                seed,
+                score.modes_captured,
+                score.num_modes,
+                score.high_quality_fraction,
+                score.kl_from_uniform,
+                train_seconds,
+                {**settings, **options},
+            )
+        )
     return results
 
 
@@ -163,8 +188,18 @@ def true_data_row(dataset: str, seeds: list[int]) -> list[Result]:
     for seed in seeds:
         points = mixture.sample(NUM_EVAL_SAMPLES, generator=torch.Generator().manual_seed(20_000 + seed))
         score = mode_coverage(points, mixture.centers, mixture.std)
-        results.append(Result(dataset, "true data", seed, score.modes_captured, score.num_modes,
-                              score.high_quality_fraction, score.kl_from_uniform, 0.0))
+        results.append(
+            Result(
+                dataset,
+                "true data",
+                seed,
+                score.modes_captured,
+                score.num_modes,
+                score.high_quality_fraction,
+                score.kl_from_uniform,
+                0.0,
+            )
+        )
     return results
 
 
@@ -180,9 +215,12 @@ def _mean_std(values: list[float], digits: int, scale: float = 1.0) -> str:
 
 def format_table(dataset: str, rows: dict[str, list[Result]]) -> str:
     num_modes = next(iter(rows.values()))[0].num_modes
-    lines = [f"### {dataset} ({num_modes} modes, {NUM_EVAL_SAMPLES} samples)", "",
-             "| method | seeds | modes captured | min over seeds | high quality (%) | KL(modes ‖ uniform) | train s / run |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### {dataset} ({num_modes} modes, {NUM_EVAL_SAMPLES} samples)",
+        "",
+        "| method | seeds | modes captured | min over seeds | high quality (%) | KL(modes ‖ uniform) | train s / run |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for method, results in rows.items():
         label = "true data (the floor)" if method == "true data" else f"gandiff: {LABELS[method]}"
         seconds = "–" if method == "true data" else f"{statistics.mean(r.train_seconds for r in results):.0f}"
@@ -215,12 +253,16 @@ def check_targets(rows_by_dataset: dict[str, dict[str, list[Result]]]) -> list[s
         candidates = [m for m in rows if m != "true data" and METHODS[_trained(m)][0] == family and m != "minimax"]
         if not candidates:
             continue
-        best = max(candidates, key=lambda m: (min(r.modes for r in rows[m]), statistics.mean(r.high_quality for r in rows[m])))
+        best = max(
+            candidates, key=lambda m: (min(r.modes for r in rows[m]), statistics.mean(r.high_quality for r in rows[m]))
+        )
         worst_modes = min(r.modes for r in rows[best])
         mean_hq = statistics.mean(r.high_quality for r in rows[best])
         met = worst_modes >= modes and mean_hq >= high_quality
-        lines.append(f"- {dataset}, {method} ({best}): {worst_modes}/{modes} modes on every seed, "
-                     f"{mean_hq:.1%} high quality (target >= {high_quality:.0%}): {'met' if met else 'NOT met'}")
+        lines.append(
+            f"- {dataset}, {method} ({best}): {worst_modes}/{modes} modes on every seed, "
+            f"{mean_hq:.1%} high quality (target >= {high_quality:.0%}): {'met' if met else 'NOT met'}"
+        )
     return lines
 
 
@@ -230,13 +272,21 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel (one CPU thread each)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="train nothing: tabulate the runs of --json-in (rows show how many seeds each has)")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: tabulate the runs of --json-in (rows show how many seeds each has)",
+    )
     parser.add_argument("--max-steps", type=int, help="override every method's training steps (quick looks)")
     parser.add_argument("--markdown-out", type=Path, help="also write the tables here")
     parser.add_argument("--json-out", type=Path, help="write every run's scores here, as each run ends")
-    parser.add_argument("--json-in", type=Path, nargs="*", default=[],
-                        help="scores of earlier runs (files written by --json-out): runs found there are not repeated")
+    parser.add_argument(
+        "--json-in",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="scores of earlier runs (files written by --json-out): runs found there are not repeated",
+    )
     args = parser.parse_args()
     if args.max_steps:
         for _, settings in METHODS.values():
@@ -255,8 +305,11 @@ def main() -> None:
         for future in concurrent.futures.as_completed(futures):
             for r in future.result():
                 results.append(r)
-                print(f"[{time.perf_counter() - start:6.0f} s] {r.dataset} {r.method} seed {r.seed}: {r.modes}/{r.num_modes} "
-                      f"modes, {r.high_quality:.1%} high quality, KL {r.kl:.3f} ({r.train_seconds:.0f} s)", flush=True)
+                print(
+                    f"[{time.perf_counter() - start:6.0f} s] {r.dataset} {r.method} seed {r.seed}: {r.modes}/{r.num_modes} "
+                    f"modes, {r.high_quality:.1%} high quality, KL {r.kl:.3f} ({r.train_seconds:.0f} s)",
+                    flush=True,
+                )
             if args.json_out:  # after every run, so a long benchmark that stops keeps what it measured
                 args.json_out.write_text(json.dumps([r.__dict__ for r in results], indent=1))
 
@@ -266,27 +319,50 @@ def main() -> None:
         for method in _rows(args.methods):
             if not any(r.dataset == dataset and r.method == method for r in results):
                 continue
-            rows[method] = sorted((r for r in results if r.dataset == dataset and r.method == method and r.seed in seeds),
-                                  key=lambda r: r.seed)
+            rows[method] = sorted(
+                (r for r in results if r.dataset == dataset and r.method == method and r.seed in seeds),
+                key=lambda r: r.seed,
+            )
         rows_by_dataset[dataset] = rows
     tables = [format_table(d, rows) for d, rows in rows_by_dataset.items()]
-    settings = "\n".join(f"- `{m}`: {json.dumps({**(GAN_SETTINGS if METHODS[m][0] == 'gan' else {}), **METHODS[m][1]})}"
-                         for m in args.methods)
-    settings += "".join(f"\n- `{m}+drs`: the models of `{m}`, sampled with `rejection_sampling=True` (γ = 0)"
-                        for m in args.methods if m in REJECTION_SAMPLED)
+    settings = "\n".join(
+        f"- `{m}`: {json.dumps({**(GAN_SETTINGS if METHODS[m][0] == 'gan' else {}), **METHODS[m][1]})}"
+        for m in args.methods
+    )
+    settings += "".join(
+        f"\n- `{m}+drs`: the models of `{m}`, sampled with `rejection_sampling=True` (γ = 0)"
+        for m in args.methods
+        if m in REJECTION_SAMPLED
+    )
     targets = check_targets(rows_by_dataset)
-    report = "\n\n".join([*tables, "Settings (beyond the trainers' defaults):\n\n" + settings,
-                          "Targets:\n\n" + "\n".join(targets) if targets else ""]).strip() + "\n"
+    report = (
+        "\n\n".join(
+            [
+                *tables,
+                "Settings (beyond the trainers' defaults):\n\n" + settings,
+                "Targets:\n\n" + "\n".join(targets) if targets else "",
+            ]
+        ).strip()
+        + "\n"
+    )
     flags = []
     for name, value in vars(args).items():
         if name in ("markdown_out", "json_out", "json_in") or value in (None, [], False):
             continue
         flag = "--" + name.replace("_", "-")
-        flags.append(flag if value is True else f"{flag} {' '.join(map(str, value)) if isinstance(value, list) else value}")
+        flags.append(
+            flag if value is True else f"{flag} {' '.join(map(str, value)) if isinstance(value, list) else value}"
+        )
     command = "python3 benchmarks/quality_2d.py " + " ".join(flags)
-    earlier = f", plus {len(results) - len(runs)} runs read from {', '.join(p.name for p in args.json_in)}" if args.json_in else ""
-    report = (f"Command: `{command}`; {len(runs)} runs in {time.perf_counter() - start:.0f} s wall on this machine"
-              f"{earlier}.\n\n" + report)
+    earlier = (
+        f", plus {len(results) - len(runs)} runs read from {', '.join(p.name for p in args.json_in)}"
+        if args.json_in
+        else ""
+    )
+    report = (
+        f"Command: `{command}`; {len(runs)} runs in {time.perf_counter() - start:.0f} s wall on this machine"
+        f"{earlier}.\n\n" + report
+    )
     print("\n" + report)
     if args.markdown_out:
         args.markdown_out.parent.mkdir(parents=True, exist_ok=True)

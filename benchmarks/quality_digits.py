@@ -119,25 +119,32 @@ def evaluate(dataset: str, runs: dict[str, tuple[Path, float]], num_samples: int
         began = time.perf_counter()
         result = evaluate_pipeline(pipeline, dataset, num_samples, verbose=False, **options)
         metrics = result["metrics"]
-        table.append({
-            "dataset": dataset,
-            "model": model,
-            "resolution": pipeline.generator.sample_shape[-1] if run == "gan" else pipeline.network.sample_shape[-1],
-            "sampler": sampler,
-            "num_samples": num_samples,
-            "fd": metrics["frechet_distance"]["model"],
-            "floor": metrics["frechet_distance"]["data"],
-            "gaussian_fit": baseline_fd["gaussian_fit"],
-            "class_means": baseline_fd["class_means"],
-            "classes": metrics["classes_covered"]["model"],
-            "class_kl": metrics["class_kl"]["model"],
-            "precision": metrics["precision"]["model"],
-            "recall": metrics["recall"]["model"],
-            "train_seconds": train_seconds,
-            "eval_seconds": time.perf_counter() - began,
-        })
-        print(f"  FD {table[-1]['fd']:.3g} (floor {table[-1]['floor']:.3g}, Gaussian fit "
-              f"{baseline_fd['gaussian_fit']:.3g}), {table[-1]['classes']}/10 classes", flush=True)
+        table.append(
+            {
+                "dataset": dataset,
+                "model": model,
+                "resolution": pipeline.generator.sample_shape[-1]
+                if run == "gan"
+                else pipeline.network.sample_shape[-1],
+                "sampler": sampler,
+                "num_samples": num_samples,
+                "fd": metrics["frechet_distance"]["model"],
+                "floor": metrics["frechet_distance"]["data"],
+                "gaussian_fit": baseline_fd["gaussian_fit"],
+                "class_means": baseline_fd["class_means"],
+                "classes": metrics["classes_covered"]["model"],
+                "class_kl": metrics["class_kl"]["model"],
+                "precision": metrics["precision"]["model"],
+                "recall": metrics["recall"]["model"],
+                "train_seconds": train_seconds,
+                "eval_seconds": time.perf_counter() - began,
+            }
+        )
+        print(
+            f"  FD {table[-1]['fd']:.3g} (floor {table[-1]['floor']:.3g}, Gaussian fit "
+            f"{baseline_fd['gaussian_fit']:.3g}), {table[-1]['classes']}/10 classes",
+            flush=True,
+        )
     return table
 
 
@@ -147,8 +154,10 @@ def meets_targets(row: dict) -> bool:
 
 
 def markdown(rows: list[dict], args: argparse.Namespace, seconds: float, cpu_seconds: float) -> str:
-    header = ("| data | model (resolution) | sampler | N | FD | floor | Gaussian fit | class means | classes | KL | "
-              "precision | recall | targets | train s | sample + score s |")
+    header = (
+        "| data | model (resolution) | sampler | N | FD | floor | Gaussian fit | class means | classes | KL | "
+        "precision | recall | targets | train s | sample + score s |"
+    )
     lines = [header, "|---" * (header.count("|") - 1) + "|"]
     for row in rows:
         lines.append(
@@ -161,8 +170,8 @@ def markdown(rows: list[dict], args: argparse.Namespace, seconds: float, cpu_sec
     note = (
         f"FD: Fréchet distance of the shipped classifier's features to the reference half; floor: N held-out real "
         f"images; Gaussian fit, class means: the `digit_baselines` at the same N. Targets: 10/10 classes and FD < "
-        f"½ Gaussian fit. DDPM: the quickstart's U-Net \"small\" at 8×8 on digits, {args.ddpm_steps} steps; on "
-        f"mnist5k the U-Net \"tiny\" at 14×14 (MNIST halved; the 8×8 network does not apply). DCGAN: the "
+        f'½ Gaussian fit. DDPM: the quickstart\'s U-Net "small" at 8×8 on digits, {args.ddpm_steps} steps; on '
+        f'mnist5k the U-Net "tiny" at 14×14 (MNIST halved; the 8×8 network does not apply). DCGAN: the '
         f"quickstart's, 28×28, {args.gan_steps} steps. DDIM reuses the DDPM's network. "
         f"{torch.get_num_threads()} thread(s): {seconds / 60:.1f} min in all, {cpu_seconds / 60:.1f} min of CPU time."
     )

@@ -81,8 +81,16 @@ def main() -> None:
             t = torch.tensor(500)
             network = networks[library]
             pipe(batch_size=args.batch, num_inference_steps=2, output_type="np")  # warm-up
-            total = timed(lambda: pipe(batch_size=args.batch, num_inference_steps=steps, output_type="np"), args.repeats)
-            forward = timed(lambda: [network(x, t) for _ in range(steps)], args.repeats)
+            # timed() calls each lambda before the loop moves on, so late binding is harmless; bind anyway.
+            total = timed(
+                lambda pipe=pipe, steps=steps: pipe(
+                    batch_size=args.batch, num_inference_steps=steps, output_type="np"
+                ),
+                args.repeats,
+            )
+            forward = timed(
+                lambda network=network, x=x, t=t, steps=steps: [network(x, t) for _ in range(steps)], args.repeats
+            )
             overhead = (total - forward) / steps
             rows.append((library, sampler, steps, total / args.batch, forward, overhead, overhead / (total / steps)))
 

@@ -43,17 +43,28 @@ from gandiff.training.losses import discriminator_minimax_loss, generator_non_sa
 WORKLOADS = {
     # name: (trainer, config settings)
     "DDPM, U-Net small, digits 8×8, batch 64": (
-        "ddpm", {"dataset": "digits", "model_size": "small", "batch_size": 64}),
+        "ddpm",
+        {"dataset": "digits", "model_size": "small", "batch_size": 64},
+    ),
     "DDPM, MLP, ring8, batch 256": ("ddpm", {"dataset": "ring8", "model_size": "small", "batch_size": 256}),
     "GAN, DCGAN small, digits 28×28, batch 64": (
-        "gan", {"dataset": "digits", "resolution": 28, "model_size": "small", "batch_size": 64}),
+        "gan",
+        {"dataset": "digits", "resolution": 28, "model_size": "small", "batch_size": 64},
+    ),
     "GAN, MLP, ring8, batch 256": ("gan", {"dataset": "ring8", "model_size": "small", "batch_size": 256}),
 }
 
 
 def _config(kind: str, settings: dict, steps: int, output_dir: str):
-    common = {"max_steps": steps, "checkpoint_every": 10**9, "sample_every": 0, "log_every": 10,
-              "output_dir": output_dir, "ema_decay": 0.999, "max_grad_norm": 1.0}
+    common = {
+        "max_steps": steps,
+        "checkpoint_every": 10**9,
+        "sample_every": 0,
+        "log_every": 10,
+        "output_dir": output_dir,
+        "ema_decay": 0.999,
+        "max_grad_norm": 1.0,
+    }
     config_cls = DiffusionTrainingConfig if kind == "ddpm" else GANTrainingConfig
     return config_cls(**settings, **common)
 
@@ -74,8 +85,9 @@ def _batches(config, in_memory: bool, generator: torch.Generator) -> Iterator[to
                 for first in range(0, len(data) - config.batch_size + 1, config.batch_size):
                     yield data[order[first : first + config.batch_size]]
     else:
-        loader = torch.utils.data.DataLoader(dataset, config.batch_size, shuffle=True, drop_last=True,
-                                             generator=generator)
+        loader = torch.utils.data.DataLoader(
+            dataset, config.batch_size, shuffle=True, drop_last=True, generator=generator
+        )
 
         def batches() -> Iterator[torch.Tensor]:
             while True:
@@ -130,7 +142,9 @@ def bare_gan(config, steps: int, in_memory: bool = False) -> float:
         d_loss.backward()
         torch.nn.utils.clip_grad_norm_(discriminator.parameters(), config.max_grad_norm)
         d_optimizer.step()
-        g_loss = generator_non_saturating_loss(discriminator(generator_net(torch.randn(len(real), latent_dim, generator=rng))))
+        g_loss = generator_non_saturating_loss(
+            discriminator(generator_net(torch.randn(len(real), latent_dim, generator=rng)))
+        )
         g_optimizer.zero_grad(set_to_none=True)
         g_loss.backward()
         torch.nn.utils.clip_grad_norm_(generator_net.parameters(), config.max_grad_norm)
@@ -154,7 +168,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.steps} steps, median of {args.repeats}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.steps} steps, median of {args.repeats}"
+    )
 
     rows, precision_rows = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,8 +188,12 @@ def main() -> None:
             rows.append((name, bare_speed, speed, bare_speed / speed - 1, statistics.median(memory_runs)))
             print(f"  {name}: bare {bare_speed:.2f}, trainer {speed:.2f} steps/s", flush=True)
             if "ring8" not in name:
-                bf16_runs = [trainer_speed(kind, replace(config, mixed_precision="bf16", output_dir=f"{config.output_dir}-bf{r}"))
-                             for r in range(args.repeats)]
+                bf16_runs = [
+                    trainer_speed(
+                        kind, replace(config, mixed_precision="bf16", output_dir=f"{config.output_dir}-bf{r}")
+                    )
+                    for r in range(args.repeats)
+                ]
                 precision_rows.append((name, speed, statistics.median(bf16_runs)))
 
     print("\n| workload | bare loop, steps/s | trainer, steps/s | trainer overhead | bare loop, in-memory data |")

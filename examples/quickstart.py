@@ -96,8 +96,10 @@ def main() -> None:
 
     print(f"\ndone in {time.perf_counter() - start:.0f} s")
     for name, (folder, seconds) in results.items():
-        print(f"  {name} ({seconds:.0f} s): samples {folder / 'pipeline' / 'samples.png'}, "
-              f"loss curve {folder / 'loss_curve.png'}, pipeline {folder / 'pipeline'}")
+        print(
+            f"  {name} ({seconds:.0f} s): samples {folder / 'pipeline' / 'samples.png'}, "
+            f"loss curve {folder / 'loss_curve.png'}, pipeline {folder / 'pipeline'}"
+        )
     print("\nsample again, e.g. with DDIM in 50 steps:")
     print(f"  gandiff sample {results['DDPM'][0]} --scheduler ddim --steps 50 --out ddpm.png")
     print(f"  gandiff sample {results['GAN'][0]} --out gan.png")

@@ -103,7 +103,9 @@ def main() -> None:
 
     samples = {"DDPM, 1000 steps": diffusion(batch_size=2500, generator=torch.Generator().manual_seed(1)).points}
     diffusion.scheduler = DDIMScheduler.from_config(diffusion.scheduler.config)  # swap, no retraining
-    samples["DDIM, 50 steps"] = diffusion(batch_size=2500, generator=torch.Generator().manual_seed(1), num_inference_steps=50).points
+    samples["DDIM, 50 steps"] = diffusion(
+        batch_size=2500, generator=torch.Generator().manual_seed(1), num_inference_steps=50
+    ).points
     samples["GAN (non-saturating)"] = gan(batch_size=2500, generator=torch.Generator().manual_seed(1)).points
     samples["true data (reference)"] = data.sample(2500, generator=torch.Generator().manual_seed(1)).numpy()
 

@@ -66,8 +66,17 @@ class _LoggingHandler(http.server.SimpleHTTPRequestHandler):
 
 def build_site(site_dir: Path, config_file: Path) -> None:
     """``mkdocs build --strict`` into `site_dir`; raises with mkdocs' output if it fails."""
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config_file),
-               "--site-dir", str(site_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "mkdocs",
+        "build",
+        "--strict",
+        "--config-file",
+        str(config_file),
+        "--site-dir",
+        str(site_dir),
+    ]
     result = subprocess.run(command, check=False, cwd=config_file.parent, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"the docs build failed:\n{result.stdout}{result.stderr}")
@@ -115,8 +124,12 @@ def check_page(dom: str) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pages", nargs="+", default=list(DEFAULT_PAGES),
-                        help="site paths, e.g. concepts/schedulers/ ('' is the home page)")
+    parser.add_argument(
+        "--pages",
+        nargs="+",
+        default=list(DEFAULT_PAGES),
+        help="site paths, e.g. concepts/schedulers/ ('' is the home page)",
+    )
     parser.add_argument("--out-dir", type=Path, default=ROOT / "out" / "docs-screenshots")
     parser.add_argument("--site-dir", type=Path, help="an existing build to serve instead of building one")
     parser.add_argument("--config-file", type=Path, default=ROOT / "mkdocs.yml")

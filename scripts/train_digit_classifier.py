@@ -51,7 +51,7 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     padded = F.pad(images, (max_shift,) * 4, value=-1.0)
     size = images.shape[-1]
     offsets = torch.randint(0, 2 * max_shift + 1, (len(images), 2), generator=generator)
-    return torch.stack([p[:, y:y + size, x:x + size] for p, (y, x) in zip(padded, offsets.tolist(), strict=True)])
+    return torch.stack([p[:, y : y + size, x : x + size] for p, (y, x) in zip(padded, offsets.tolist(), strict=True)])
 
 
 def train(dataset_name: str, seed: int = 0) -> tuple[DigitClassifier, dict]:
@@ -67,8 +67,9 @@ def train(dataset_name: str, seed: int = 0) -> tuple[DigitClassifier, dict]:
         model.parameters(), lr=settings["learning_rate"], weight_decay=settings["weight_decay"]
     )
     steps_per_epoch = -(-len(reference) // settings["batch_size"])
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings["learning_rate"],
-                                                   total_steps=settings["epochs"] * steps_per_epoch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, settings["learning_rate"], total_steps=settings["epochs"] * steps_per_epoch
+    )
     generator = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
     for epoch in range(settings["epochs"]):
@@ -108,8 +109,12 @@ def train(dataset_name: str, seed: int = 0) -> tuple[DigitClassifier, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", choices=CLASSIFIER_DATASETS, action="append",
-                        help="data set to train on (repeatable; default: all)")
+    parser.add_argument(
+        "--dataset",
+        choices=CLASSIFIER_DATASETS,
+        action="append",
+        help="data set to train on (repeatable; default: all)",
+    )
     parser.add_argument(
         "--out", type=Path, help="output folder (one data set only; default: the package's weights/<name>)"
     )

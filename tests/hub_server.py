@@ -124,7 +124,7 @@ class HubServer:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> "HubServer":
+    def start(self) -> HubServer:
         handler = _make_handler(self)
         for _ in range(2):  # the Hub, then the CDN
             server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -293,7 +293,9 @@ def _make_handler(hub: HubServer) -> type[BaseHTTPRequestHandler]:
 
         def create_repo(self) -> None:
             payload = self._json_body()
-            repo_id = f"{payload['organization']}/{payload['name']}" if payload.get("organization") else payload["name"]
+            repo_id = (
+                f"{payload['organization']}/{payload['name']}" if payload.get("organization") else payload["name"]
+            )
             url = f"{self._endpoint()}/{repo_id}"
             if repo_id in hub.repos:
                 self._send_json(409, {"error": "You already created this model repo", "url": url})
@@ -349,7 +351,14 @@ def _make_handler(hub: HubServer) -> type[BaseHTTPRequestHandler]:
                     raise HubError(400, None, f"unknown commit operation {key!r}")
             branch = rev if rev in target.branches else "main"
             commit = hub.add_commit(target, branch, message, files)
-            self._send_json(200, {"success": True, "commitOid": commit.oid, "commitUrl": f"{self._endpoint()}/{repo}/commit/{commit.oid}"})
+            self._send_json(
+                200,
+                {
+                    "success": True,
+                    "commitOid": commit.oid,
+                    "commitUrl": f"{self._endpoint()}/{repo}/commit/{commit.oid}",
+                },
+            )
 
         def create_branch(self, repo: str, branch: str) -> None:
             target = hub.repo(repo, self.auth)
@@ -385,18 +394,29 @@ def _make_handler(hub: HubServer) -> type[BaseHTTPRequestHandler]:
             for file_path, stored in sorted(commit.files.items()):
                 if not file_path.startswith(prefix):
                     continue
-                relative = file_path[len(prefix):]
+                relative = file_path[len(prefix) :]
                 parts = relative.split("/")
                 for depth in range(1, len(parts)):  # the folders on the way, once each
                     folder = prefix + "/".join(parts[:depth])
                     if (recursive or depth == 1) and folder not in folders:
                         folders.add(folder)
-                        entries.append({"type": "directory", "oid": hashlib.sha1(folder.encode()).hexdigest(), "size": 0, "path": folder})
+                        entries.append(
+                            {
+                                "type": "directory",
+                                "oid": hashlib.sha1(folder.encode()).hexdigest(),
+                                "size": 0,
+                                "path": folder,
+                            }
+                        )
                 if len(parts) > 1 and not recursive:
                     continue
                 entry = {"type": "file", "oid": stored.git_oid, "size": len(stored.content), "path": file_path}
                 if stored.lfs:
-                    entry["lfs"] = {"oid": stored.sha256, "size": len(stored.content), "pointerSize": len(stored.pointer)}
+                    entry["lfs"] = {
+                        "oid": stored.sha256,
+                        "size": len(stored.content),
+                        "pointerSize": len(stored.pointer),
+                    }
                 entries.append(entry)
             if prefix and not entries:
                 raise HubError(404, "EntryNotFound", f"{path} does not exist on {rev}")
@@ -432,7 +452,9 @@ def _make_handler(hub: HubServer) -> type[BaseHTTPRequestHandler]:
                 if obj["oid"] not in hub.lfs_objects:
                     answer["actions"] = {"upload": {"href": f"{self._endpoint()}/lfs-upload/{obj['oid']}"}}
                 objects.append(answer)
-            self._send(200, json.dumps({"transfer": "basic", "objects": objects}).encode(), {}, "application/vnd.git-lfs+json")
+            self._send(
+                200, json.dumps({"transfer": "basic", "objects": objects}).encode(), {}, "application/vnd.git-lfs+json"
+            )
 
         def lfs_upload(self, oid: str) -> None:
             if hashlib.sha256(self.body).hexdigest() != oid:

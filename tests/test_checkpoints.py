@@ -29,11 +29,21 @@ from gandiff.training.gan import GANTrainer, GANTrainingConfig
 # must resume too) on digits resized to 28×28 and flipped at random (the flips must replay).
 RUNS = {
     "ddpm": (DiffusionTrainer, DiffusionTrainingConfig, {"dataset": "digits", "model_size": "tiny"}),
-    "gan": (GANTrainer, GANTrainingConfig, {"dataset": "digits", "resolution": 28, "model_size": "tiny",
-                                            "latent_dim": 16, "random_flip": True}),
+    "gan": (
+        GANTrainer,
+        GANTrainingConfig,
+        {"dataset": "digits", "resolution": 28, "model_size": "tiny", "latent_dim": 16, "random_flip": True},
+    ),
 }
-COMMON = {"batch_size": 8, "max_steps": 6, "checkpoint_every": 3, "sample_every": 0, "log_every": 2,
-          "num_sample_images": 4, "seed": 3}
+COMMON = {
+    "batch_size": 8,
+    "max_steps": 6,
+    "checkpoint_every": 3,
+    "sample_every": 0,
+    "log_every": 2,
+    "num_sample_images": 4,
+    "seed": 3,
+}
 
 
 def _config(kind: str, output_dir: Path, **overrides):
@@ -43,9 +53,11 @@ def _config(kind: str, output_dir: Path, **overrides):
 
 def _weights(trainer) -> dict[str, torch.Tensor]:
     """Every tensor of every module a checkpoint holds (networks, EMA)."""
-    return {f"{name}.{key}": value.detach().clone()
-            for name, module in trainer._state()["modules"].items()
-            for key, value in module.state_dict().items()}
+    return {
+        f"{name}.{key}": value.detach().clone()
+        for name, module in trainer._state()["modules"].items()
+        for key, value in module.state_dict().items()
+    }
 
 
 def test_split_join_round_trip():
@@ -65,8 +77,9 @@ def test_split_join_round_trip():
 
 
 def test_checkpoints_are_pruned_and_latest_skips_unfinished(tmp_path):
-    config = _config("ddpm", tmp_path / "run", dataset="ring8", max_steps=8, checkpoint_every=2,
-                     checkpoints_total_limit=2)
+    config = _config(
+        "ddpm", tmp_path / "run", dataset="ring8", max_steps=8, checkpoint_every=2, checkpoints_total_limit=2
+    )
     trainer = DiffusionTrainer(config)
     trainer.train()
     assert [p.name for p in list_checkpoints(tmp_path / "run")] == ["checkpoint-6", "checkpoint-8"]
@@ -105,10 +118,17 @@ def test_resume_after_kill_mid_checkpoint_is_exact(kind, tmp_path):
     reference.train()
 
     # N steps with a checkpoint every N/2, killed while writing the one at N: only N/2 survives.
-    script = _KILLED_RUN.format(tests=str(Path(__file__).parent), kind=kind, output_dir=str(tmp_path / "run"),
-                                kill_step=COMMON["max_steps"])
-    killed = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    script = _KILLED_RUN.format(
+        tests=str(Path(__file__).parent), kind=kind, output_dir=str(tmp_path / "run"), kill_step=COMMON["max_steps"]
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     checkpoints = tmp_path / "run" / "checkpoints"
     assert any(p.name.startswith(".checkpoint-6.tmp-") for p in checkpoints.iterdir())  # the half-written one

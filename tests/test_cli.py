@@ -14,8 +14,22 @@ from gandiff import cli
 from gandiff.schedulers.scheduling_utils import PREDICTION_TYPES
 from gandiff.training import GAN_LOSSES, common, diffusion, gan
 
-TRAIN = ["--max-steps", "2", "--batch-size", "8", "--model-size", "tiny", "--checkpoint-every", "2",
-         "--sample-every", "0", "--log-every", "1", "--num-sample-images", "4"]
+TRAIN = [
+    "--max-steps",
+    "2",
+    "--batch-size",
+    "8",
+    "--model-size",
+    "tiny",
+    "--checkpoint-every",
+    "2",
+    "--sample-every",
+    "0",
+    "--log-every",
+    "1",
+    "--num-sample-images",
+    "4",
+]
 
 
 def _run(argv, capsys) -> tuple[int, str]:
@@ -53,16 +67,18 @@ def test_bad_flag_values_are_named(argv, message, capsys, tmp_path):
 
 
 def test_missing_data_path(capsys, tmp_path):
-    code, err = _run(["train", "ddpm", "--dataset", str(tmp_path / "nowhere"), "--output-dir", str(tmp_path / "run")],
-                     capsys)
+    code, err = _run(
+        ["train", "ddpm", "--dataset", str(tmp_path / "nowhere"), "--output-dir", str(tmp_path / "run")], capsys
+    )
     assert code == 1 and "nowhere" in err and err.count("\n") == 1  # one line, no traceback
     assert not (tmp_path / "run").exists()
 
 
 def test_empty_image_folder(capsys, tmp_path):
     (tmp_path / "images").mkdir()
-    code, err = _run(["train", "gan", "--dataset", str(tmp_path / "images"), "--output-dir", str(tmp_path / "run")],
-                     capsys)
+    code, err = _run(
+        ["train", "gan", "--dataset", str(tmp_path / "images"), "--output-dir", str(tmp_path / "run")], capsys
+    )
     assert code == 1 and "images" in err and "gandiff: error:" in err
     assert not (tmp_path / "run").exists()
 
@@ -70,16 +86,18 @@ def test_empty_image_folder(capsys, tmp_path):
 def test_corrupt_image_is_reported_by_name(capsys, tmp_path):
     (tmp_path / "images").mkdir()
     (tmp_path / "images" / "broken.png").write_bytes(b"not a png at all")
-    code, err = _run(["train", "gan", "--dataset", str(tmp_path / "images"), "--output-dir", str(tmp_path / "run")],
-                     capsys)
+    code, err = _run(
+        ["train", "gan", "--dataset", str(tmp_path / "images"), "--output-dir", str(tmp_path / "run")], capsys
+    )
     assert code == 1 and "broken.png" in err
     assert not (tmp_path / "run").exists()
 
 
 def test_missing_optional_tracker(capsys, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboard", None)  # as if not installed: find_spec returns None
-    code, err = _run(["train", "ddpm", "--report-to", "tensorboard", "--output-dir", str(tmp_path / "run"), *TRAIN],
-                     capsys)
+    code, err = _run(
+        ["train", "ddpm", "--report-to", "tensorboard", "--output-dir", str(tmp_path / "run"), *TRAIN], capsys
+    )
     assert code == 1 and "pip install tensorboard" in err
     assert not (tmp_path / "run").exists()
 
@@ -101,8 +119,12 @@ def test_train_resume_then_sample(tmp_path, capsys):
     assert (run / "checkpoints" / "checkpoint-4").is_dir()
 
     grid = tmp_path / "grid.png"
-    assert cli.main(["sample", str(run), "--num-samples", "16", "--out", str(grid), "--scheduler", "ddim",
-                     "--steps", "5"]) == 0
+    assert (
+        cli.main(
+            ["sample", str(run), "--num-samples", "16", "--out", str(grid), "--scheduler", "ddim", "--steps", "5"]
+        )
+        == 0
+    )
     assert Image.open(grid).size[0] > 0
 
     assert cli.main(["train", "gan", "--output-dir", str(tmp_path / "gan"), "--dataset", "digits", *TRAIN]) == 0
@@ -113,8 +135,14 @@ def test_train_resume_then_sample(tmp_path, capsys):
 
 
 def test_python_dash_m_gandiff():
-    result = subprocess.run([sys.executable, "-m", "gandiff", "train", "gan", "--help"], check=False, capture_output=True,
-                            text=True, timeout=120, cwd=Path(__file__).parent)
+    result = subprocess.run(
+        [sys.executable, "-m", "gandiff", "train", "gan", "--help"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parent,
+    )
     assert result.returncode == 0 and "--d-steps" in result.stdout
 
 
@@ -125,8 +153,21 @@ def test_push_to_hub_uploads_the_pipeline_at_the_end(tmp_path, monkeypatch, caps
     monkeypatch.setattr(PipelineBase, "push_to_hub", lambda self, repo_id, **kwargs: pushed.append((repo_id, kwargs)))
     code, err = _run(["train", "gan", "--output-dir", str(tmp_path / "run"), "--push-to-hub", *TRAIN], capsys)
     assert code == 1 and "hub_model_id" in err and not (tmp_path / "run").exists()
-    assert cli.main(["train", "gan", "--output-dir", str(tmp_path / "run"), "--push-to-hub", "--hub-model-id",
-                     "me/ring8-gan", *TRAIN]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "gan",
+                "--output-dir",
+                str(tmp_path / "run"),
+                "--push-to-hub",
+                "--hub-model-id",
+                "me/ring8-gan",
+                *TRAIN,
+            ]
+        )
+        == 0
+    )
     [(repo_id, kwargs)] = pushed
     assert repo_id == "me/ring8-gan" and "modes captured" in kwargs["metrics"]
     assert "me/ring8-gan" in (tmp_path / "run" / "pipeline" / "README.md").read_text()
@@ -134,4 +175,6 @@ def test_push_to_hub_uploads_the_pipeline_at_the_end(tmp_path, monkeypatch, caps
 
 def test_lr_schedule_flag_reaches_the_config_field():
     args = cli.build_parser().parse_args(["train", "ddpm", "--lr-schedule", "cosine", "--output-dir", "x"])
-    assert args.lr_schedule == "cosine" and "lr_schedule" in {f.name for f in dataclasses.fields(common.TrainingConfig)}
+    assert args.lr_schedule == "cosine" and "lr_schedule" in {
+        f.name for f in dataclasses.fields(common.TrainingConfig)
+    }

@@ -26,18 +26,34 @@ from gandiff.metrics.evaluate import evaluate_pipeline
 # The module, whatever `gandiff.metrics.inception_fid` names (its lazy export is the function).
 inception_module = importlib.import_module("gandiff.metrics.inception_fid")
 
-TINY = ["--batch-size", "64", "--model-size", "tiny", "--sample-every", "0", "--log-every", "5",
-        "--num-sample-images", "4"]
+TINY = [
+    "--batch-size",
+    "64",
+    "--model-size",
+    "tiny",
+    "--sample-every",
+    "0",
+    "--log-every",
+    "5",
+    "--num-sample-images",
+    "4",
+]
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """A 2-D GAN run on ring8 and an image DDPM run on digits, each a few steps long."""
     root = tmp_path_factory.mktemp("runs")
-    assert cli.main(["train", "gan", "--dataset", "ring8", "--max-steps", "30", "--output-dir", str(root / "gan"),
-                     *TINY]) == 0
-    assert cli.main(["train", "ddpm", "--dataset", "digits", "--max-steps", "3", "--output-dir", str(root / "ddpm"),
-                     *TINY]) == 0
+    assert (
+        cli.main(["train", "gan", "--dataset", "ring8", "--max-steps", "30", "--output-dir", str(root / "gan"), *TINY])
+        == 0
+    )
+    assert (
+        cli.main(
+            ["train", "ddpm", "--dataset", "digits", "--max-steps", "3", "--output-dir", str(root / "ddpm"), *TINY]
+        )
+        == 0
+    )
     return {"gan": root / "gan", "ddpm": root / "ddpm"}
 
 
@@ -78,14 +94,18 @@ def test_evaluate_a_2d_run_reads_its_data_set_and_writes_json_beside_it(runs, ca
     assert written["metrics"] == json.loads(json.dumps(evaluate_module._finite(expected["metrics"])))
     # Every score is printed beside its floor.
     for row in expected["metrics"].values():
-        assert f"| {row['label']} | {evaluate_module._number(row['model'])} | {evaluate_module._number(row['data'])} |" in out
+        assert (
+            f"| {row['label']} | {evaluate_module._number(row['model'])} | {evaluate_module._number(row['data'])} |"
+            in out
+        )
     assert f"wrote {runs['gan'] / 'evaluation.json'}" in out
 
 
 def test_evaluate_swaps_the_scheduler_and_takes_its_default_steps(runs, capsys, tmp_path):
     out_json = tmp_path / "sub" / "ddim.json"
-    code, out, err = _run(["evaluate", runs["ddpm"], "--scheduler", "ddim", "--num-samples", "40", "--json",
-                           out_json], capsys)
+    code, out, err = _run(
+        ["evaluate", runs["ddpm"], "--scheduler", "ddim", "--num-samples", "40", "--json", out_json], capsys
+    )
     assert code == 0, err
     written = json.loads(out_json.read_text(encoding="utf-8"))
     assert written["scheduler"] == "DDIMScheduler" and written["num_inference_steps"] == 50
@@ -95,8 +115,9 @@ def test_evaluate_swaps_the_scheduler_and_takes_its_default_steps(runs, capsys, 
     assert not (runs["ddpm"] / "evaluation.json").exists()  # --json given: nothing written beside the run
 
     # The saved scheduler (DDPM) with --steps; a pipeline folder given directly.
-    code, _, err = _run(["evaluate", runs["ddpm"] / "pipeline", "--steps", "4", "--num-samples", "40", "--seed", "3"],
-                        capsys)
+    code, _, err = _run(
+        ["evaluate", runs["ddpm"] / "pipeline", "--steps", "4", "--num-samples", "40", "--seed", "3"], capsys
+    )
     assert code == 0, err
     written = json.loads((runs["ddpm"] / "pipeline" / "evaluation.json").read_text(encoding="utf-8"))
     assert written["scheduler"] == "DDPMScheduler" and written["num_inference_steps"] == 4 and written["seed"] == 3
@@ -105,8 +126,9 @@ def test_evaluate_swaps_the_scheduler_and_takes_its_default_steps(runs, capsys, 
 
 def test_evaluate_and_sample_with_rejection_sampling(runs, capsys, tmp_path):
     out_json = tmp_path / "drs.json"
-    code, out, err = _run(["evaluate", runs["gan"], "--rejection-sampling", "--num-samples", "500", "--json", out_json],
-                          capsys)
+    code, out, err = _run(
+        ["evaluate", runs["gan"], "--rejection-sampling", "--num-samples", "500", "--json", out_json], capsys
+    )
     assert code == 0, err
     written = json.loads(out_json.read_text(encoding="utf-8"))
     assert written["rejection_sampling"] is True and "discriminator rejection sampling" in out
@@ -115,8 +137,9 @@ def test_evaluate_and_sample_with_rejection_sampling(runs, capsys, tmp_path):
     plain = evaluate_pipeline(runs["gan"], "ring8", 500, verbose=False)
     assert plain["metrics"] != expected["metrics"]  # other samples: the flag reached the pipeline
 
-    code, out, err = _run(["sample", runs["gan"], "--rejection-sampling", "--num-samples", "50", "--out",
-                           tmp_path / "drs.png"], capsys)
+    code, out, err = _run(
+        ["sample", runs["gan"], "--rejection-sampling", "--num-samples", "50", "--out", tmp_path / "drs.png"], capsys
+    )
     assert code == 0 and (tmp_path / "drs.png").stat().st_size > 0, err
 
 
@@ -148,8 +171,22 @@ def test_missing_inception_weights_are_one_line(runs, capsys, monkeypatch, tmp_p
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
-    code, _, err = _run(["evaluate", runs["ddpm"], "--scheduler", "ddim", "--steps", "2", "--num-samples", "10",
-                         "--inception", "--json", tmp_path / "fid.json"], capsys)
+    code, _, err = _run(
+        [
+            "evaluate",
+            runs["ddpm"],
+            "--scheduler",
+            "ddim",
+            "--steps",
+            "2",
+            "--num-samples",
+            "10",
+            "--inception",
+            "--json",
+            tmp_path / "fid.json",
+        ],
+        capsys,
+    )
     last_line = err.rstrip("\n").split("\n")[-1]  # after the sampling's progress bar
     assert code == 1 and "Traceback" not in err and last_line.startswith("gandiff: error:"), err
     assert "Inception-v3 weights for FID could not be downloaded" in last_line and url in last_line

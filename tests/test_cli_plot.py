@@ -25,8 +25,24 @@ from gandiff.training.checkpoints import (
     load_module_weights,
 )
 
-TINY = ["--dataset", "ring8", "--max-steps", "30", "--checkpoint-every", "10", "--checkpoints-total-limit", "5",
-        "--batch-size", "64", "--model-size", "tiny", "--sample-every", "0", "--log-every", "5"]
+TINY = [
+    "--dataset",
+    "ring8",
+    "--max-steps",
+    "30",
+    "--checkpoint-every",
+    "10",
+    "--checkpoints-total-limit",
+    "5",
+    "--batch-size",
+    "64",
+    "--model-size",
+    "tiny",
+    "--sample-every",
+    "0",
+    "--log-every",
+    "5",
+]
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +66,27 @@ def test_schedules_and_forward_processes(tmp_path, capsys):
     assert_png(tmp_path / "schedules.png", (1400, 420))
     assert _plot(["forward", "--dataset", "ring8", "--out", tmp_path / "points.png"], capsys)[0] == 0
     assert_png(tmp_path / "points.png", (1610, 310))  # 7 timesteps, one row of point clouds
-    assert _plot(["forward", "--dataset", "digits", "--num-samples", "2", "--timesteps", "0", "500", "999",
-                  "--beta-schedule", "squaredcos_cap_v2", "--out", tmp_path / "digits.png"], capsys)[0] == 0
+    assert (
+        _plot(
+            [
+                "forward",
+                "--dataset",
+                "digits",
+                "--num-samples",
+                "2",
+                "--timesteps",
+                "0",
+                "500",
+                "999",
+                "--beta-schedule",
+                "squaredcos_cap_v2",
+                "--out",
+                tmp_path / "digits.png",
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
     assert_png(tmp_path / "digits.png", (690, 570))  # 3 timesteps, one row per image
     code, err = _plot(["forward", "--timesteps", "0", "1000", "--out", tmp_path / "late.png"], capsys)
     assert code == 1 and "t runs from 0 to 999" in err and not (tmp_path / "late.png").exists()
@@ -59,8 +94,26 @@ def test_schedules_and_forward_processes(tmp_path, capsys):
 
 def test_reverse_process_of_a_saved_ddpm(runs, tmp_path, capsys):
     out = tmp_path / "reverse.png"
-    assert _plot(["reverse", runs["ddpm"], "--scheduler", "ddim", "--steps", "10", "--frames", "3",
-                  "--num-samples", "200", "--out", out], capsys)[0] == 0
+    assert (
+        _plot(
+            [
+                "reverse",
+                runs["ddpm"],
+                "--scheduler",
+                "ddim",
+                "--steps",
+                "10",
+                "--frames",
+                "3",
+                "--num-samples",
+                "200",
+                "--out",
+                out,
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
     assert_png(out, (960, 560))  # 3 frames + the samples
     code, err = _plot(["reverse", runs["gan"], "--out", tmp_path / "gan.png"], capsys)
     assert code == 1 and "diffusion pipelines" in err and not (tmp_path / "gan.png").exists()
@@ -78,8 +131,12 @@ def test_gan_curves_of_a_gan_run_only(runs, tmp_path, capsys):
 def test_scatter_one_panel_per_checkpoint(runs, tmp_path, capsys):
     assert _plot(["scatter", runs["gan"], "--num-samples", "500", "--out", tmp_path / "gan.png"], capsys)[0] == 0
     assert_png(tmp_path / "gan.png", (1080, 400))  # three checkpoints, three panels
-    assert _plot(["scatter", runs["ddpm"], "--num-samples", "300", "--steps", "20", "--out", tmp_path / "ddpm.png"],
-                 capsys)[0] == 0
+    assert (
+        _plot(
+            ["scatter", runs["ddpm"], "--num-samples", "300", "--steps", "20", "--out", tmp_path / "ddpm.png"], capsys
+        )[0]
+        == 0
+    )
     assert_png(tmp_path / "ddpm.png", (1080, 400))
 
 
@@ -121,7 +178,9 @@ def test_scatter_names_the_wrong_kind_of_folder(runs, tmp_path, capsys):
     assert code == 1 and "not a 2-D point set" in err
     unfinished = tmp_path / "unfinished"
     unfinished.mkdir()
-    (unfinished / "training_config.json").write_text(json.dumps({"_class_name": "GANTrainingConfig", "dataset": "ring8"}))
+    (unfinished / "training_config.json").write_text(
+        json.dumps({"_class_name": "GANTrainingConfig", "dataset": "ring8"})
+    )
     code, err = _plot(["scatter", unfinished], capsys)
     assert code == 1 and "has no checkpoints" in err
 

@@ -176,7 +176,10 @@ def test_trainer_batches_are_the_same_with_and_without_get_batch():
     data = load_dataset("ring8", num_samples=64)
     config = SimpleNamespace(batch_size=8, seed=3, num_workers=0)
     accelerator = SimpleNamespace(process_index=0, num_processes=1, device=torch.device("cpu"))
-    fast, slow = make_batches(data, config, accelerator, start=5), make_batches(PerItem(data), config, accelerator, start=5)
+    fast, slow = (
+        make_batches(data, config, accelerator, start=5),
+        make_batches(PerItem(data), config, accelerator, start=5),
+    )
     for _ in range(12):  # crosses an epoch boundary (8 batches per epoch)
         a, b = next(fast), next(slow)
         assert torch.equal(a["sample"], b["sample"]) and torch.equal(a["label"], b["label"])

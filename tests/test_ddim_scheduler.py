@@ -49,11 +49,14 @@ def test_eta_0_step_is_eq_12(spacing, prediction_type):
     steps 999 -> 899 for linspace, since it computes t − T // N)."""
     scheduler = DDIMScheduler(timestep_spacing=spacing, prediction_type=prediction_type, clip_sample=False)
     scheduler.set_timesteps(10)
-    assert scheduler.previous_timestep(999 if spacing != "leading" else 900) == {
-        "leading": 800,
-        "trailing": 899,
-        "linspace": 888,
-    }[spacing]
+    assert (
+        scheduler.previous_timestep(999 if spacing != "leading" else 900)
+        == {
+            "leading": 800,
+            "trailing": 899,
+            "linspace": 888,
+        }[spacing]
+    )
     x0, eps = randn(3, 4), randn(3, 4, seed=1)
     timesteps = scheduler.timesteps.tolist()
     for t, prev in zip(timesteps, [*timesteps[1:], -1]):

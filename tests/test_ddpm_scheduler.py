@@ -201,7 +201,9 @@ def test_add_noise_keeps_the_dtype_and_matches_q(cls, dtype):
     a = scheduler.alphas_cumprod[t].view(3, 1, 1)
     tolerance = {"rtol": 1e-2, "atol": 1e-2} if dtype in (torch.float16, torch.bfloat16) else {}
     torch.testing.assert_close(noisy.double(), a.sqrt() * x0.double() + (1 - a).sqrt() * noise.double(), **tolerance)
-    torch.testing.assert_close(velocity.double(), a.sqrt() * noise.double() - (1 - a).sqrt() * x0.double(), **tolerance)
+    torch.testing.assert_close(
+        velocity.double(), a.sqrt() * noise.double() - (1 - a).sqrt() * x0.double(), **tolerance
+    )
 
 
 @pytest.mark.parametrize("cls", SCHEDULERS)

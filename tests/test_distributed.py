@@ -99,10 +99,25 @@ def test_two_processes_agree_and_share_the_epoch(tmp_path):
     port = _free_port()
     processes = []
     for rank in range(2):
-        env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": "2",
-               "RANK": str(rank), "LOCAL_RANK": str(rank), "LOCAL_WORLD_SIZE": "2", "OMP_NUM_THREADS": "1"}
-        processes.append(subprocess.Popen([sys.executable, str(script), str(tmp_path)], env=env,
-                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        env = {
+            **os.environ,
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+            "WORLD_SIZE": "2",
+            "RANK": str(rank),
+            "LOCAL_RANK": str(rank),
+            "LOCAL_WORLD_SIZE": "2",
+            "OMP_NUM_THREADS": "1",
+        }
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, str(script), str(tmp_path)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     outputs = [p.communicate(timeout=300)[0] for p in processes]
     assert [p.returncode for p in processes] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
 
@@ -115,7 +130,9 @@ def test_two_processes_agree_and_share_the_epoch(tmp_path):
         assert len(seen[0]["seen"]) == len(seen[1]["seen"]) == 32
         assert sorted(seen[0]["seen"] + seen[1]["seen"]) == list(range(64))  # each sample once
         assert isinstance(Pipeline.from_pretrained(tmp_path / name / "pipeline"), Pipeline)
-        assert len(json.loads((tmp_path / name / "checkpoints" / "checkpoint-4" / "state.json").read_text())["rng"]) == 2
+        assert (
+            len(json.loads((tmp_path / name / "checkpoints" / "checkpoint-4" / "state.json").read_text())["rng"]) == 2
+        )
 
     assert json.loads((tmp_path / "writes-1.json").read_text()) == []  # rank 1 wrote nothing
     assert json.loads((tmp_path / "writes-0.json").read_text())  # while rank 0 wrote the runs
@@ -125,12 +142,41 @@ def test_two_processes_agree_and_share_the_epoch(tmp_path):
 def test_accelerate_launch_runs_the_cli(tmp_path):
     """The documented command: `accelerate launch --multi_gpu --num_processes 2 -m gandiff train ...`
     (accelerate's --multi_gpu launches processes; without GPUs they train on the CPU with gloo)."""
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port",
-               str(_free_port()), "-m", "gandiff", "train", "gan", "--dataset", "ring8", "--model-size", "tiny",
-               "--max-steps", "4", "--batch-size", "8", "--checkpoint-every", "2", "--output-dir", str(tmp_path / "run")]
-    result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        str(_free_port()),
+        "-m",
+        "gandiff",
+        "train",
+        "gan",
+        "--dataset",
+        "ring8",
+        "--model-size",
+        "tiny",
+        "--max-steps",
+        "4",
+        "--batch-size",
+        "8",
+        "--checkpoint-every",
+        "2",
+        "--output-dir",
+        str(tmp_path / "run"),
+    ]
+    result = subprocess.run(
+        command, check=False, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     state = json.loads((tmp_path / "run" / "checkpoints" / "checkpoint-4" / "state.json").read_text())
     assert state["num_processes"] == 2

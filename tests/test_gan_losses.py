@@ -61,6 +61,7 @@ def equal_weight_samples(mean: float, std: float, n: int = 100_000) -> torch.Ten
 @pytest.mark.parametrize("p_g", [(1.5, 0.7), (0.3, 1.0), (-2.0, 2.5)])
 def test_minimax_value_at_the_optimal_discriminator_is_2jsd_minus_2log2(p_g):
     p_r = (0.0, 1.0)
+
     # D* = p_r / (p_r + p_g), so its logit is log D* − log(1 − D*) = log p_r − log p_g.
     def optimal_logit(x):
         return gaussian_log_density(x, *p_r) - gaussian_log_density(x, *p_g)

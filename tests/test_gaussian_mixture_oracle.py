@@ -28,8 +28,6 @@ NUM_SAMPLES = 2000
 MIXTURE = IsotropicMixture.ring(num_modes=8, radius=2.0, std=0.1)
 
 
-
-
 @pytest.fixture(scope="module")
 def references():
     """4 fresh mixture samples, and the mean distance between two independent mixture samples."""

@@ -98,7 +98,9 @@ def tiny_ddpm_pipeline(seed: int = 0) -> DDPMPipeline:
 
 def ddpm_samples(pipe) -> torch.Tensor:
     pipe.set_progress_bar_config(disable=True)
-    return pipe(batch_size=2, generator=torch.Generator().manual_seed(0), num_inference_steps=3, output_type="pt").images
+    return pipe(
+        batch_size=2, generator=torch.Generator().manual_seed(0), num_inference_steps=3, output_type="pt"
+    ).images
 
 
 def assert_same_weights(a: torch.nn.Module, b: torch.nn.Module) -> None:
@@ -145,7 +147,12 @@ def test_ddpm_pipeline_push_and_pull(hub):
     assert stored["unet/model.safetensors"].lfs == (hub.lfs is True)
     assert any(f.startswith("lfs:") for f in hub.received_files) == hub.lfs
     # The pull fetched the pipeline's files only: no README, image or .gitattributes.
-    assert downloads(hub) == {"model_index.json", "unet/config.json", "unet/model.safetensors", "scheduler/scheduler_config.json"}
+    assert downloads(hub) == {
+        "model_index.json",
+        "unet/config.json",
+        "unet/model.safetensors",
+        "scheduler/scheduler_config.json",
+    }
 
 
 def test_model_card(hub):
@@ -207,7 +214,7 @@ def test_second_push_of_unchanged_files_uploads_nothing(hub):
 
     pipe.scheduler = DDPMScheduler(num_train_timesteps=500)  # one changed file is one upload
     pipe.push_to_hub("user/ddpm", metrics={"FID": 1.0})
-    assert sorted(hub.received_files[len(received):]) == ["README.md", "scheduler/scheduler_config.json"]
+    assert sorted(hub.received_files[len(received) :]) == ["README.md", "scheduler/scheduler_config.json"]
 
 
 @regular_only
@@ -262,8 +269,12 @@ def test_diffusers_repo_loads(hub, tmp_path):
     ours = Pipeline.from_pretrained("google/tiny-ddpm")
     assert type(ours) is DDPMPipeline
     assert_same_weights(ours.unet, reference.unet)
-    expected = reference(batch_size=2, generator=torch.Generator().manual_seed(0), num_inference_steps=3, output_type="np").images
-    actual = ours(batch_size=2, generator=torch.Generator().manual_seed(0), num_inference_steps=3, output_type="np").images
+    expected = reference(
+        batch_size=2, generator=torch.Generator().manual_seed(0), num_inference_steps=3, output_type="np"
+    ).images
+    actual = ours(
+        batch_size=2, generator=torch.Generator().manual_seed(0), num_inference_steps=3, output_type="np"
+    ).images
     torch.testing.assert_close(torch.from_numpy(actual), torch.from_numpy(expected), rtol=1e-4, atol=1e-5)
 
 
@@ -339,7 +350,9 @@ def test_server_down_mid_download(hub, monkeypatch):
     hub.interrupt_downloads = {"unet/model.safetensors"}
     # huggingface_hub waits between its retries; the server stays down, so waiting is moot.
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
-    with pytest.raises(ConnectionError, match="downloading 'user/ddpm' .*failed.*retry; incomplete downloads are discarded"):
+    with pytest.raises(
+        ConnectionError, match="downloading 'user/ddpm' .*failed.*retry; incomplete downloads are discarded"
+    ):
         Pipeline.from_pretrained("user/ddpm")
     assert not hub.running
     assert "unet/model.safetensors" not in snapshot_files(hub, "user/ddpm")
@@ -383,7 +396,10 @@ def test_repo_ids_and_local_paths(tmp_path):
 
 def test_import_gandiff_does_not_import_huggingface_hub():
     code = "import sys, gandiff; print('huggingface_hub' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )
 
 
 # -- the real Hub (opt-in) ----------------------------------------------------------------------

@@ -46,9 +46,20 @@ def test_unknown_schedule_is_refused_in_the_config():
 
 def test_gan_discriminator_decays_over_its_own_updates(tmp_path):
     # D steps d_steps times per generator step, so both reach the end of the cosine together.
-    config = GANTrainingConfig(dataset="ring8", loss="wasserstein", regularizer="clip", max_steps=6, batch_size=16,
-                               lr_schedule="cosine", output_dir=str(tmp_path), log_every=1, sample_every=0,
-                               checkpoint_every=100, model_size="tiny", num_samples=256)
+    config = GANTrainingConfig(
+        dataset="ring8",
+        loss="wasserstein",
+        regularizer="clip",
+        max_steps=6,
+        batch_size=16,
+        lr_schedule="cosine",
+        output_dir=str(tmp_path),
+        log_every=1,
+        sample_every=0,
+        checkpoint_every=100,
+        model_size="tiny",
+        num_samples=256,
+    )
     trainer = GANTrainer(config)
     trainer.train()
     assert config.d_steps == 5

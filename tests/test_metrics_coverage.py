@@ -38,7 +38,10 @@ def test_class_coverage_counts_and_threshold():
 
 def test_sliced_wasserstein_true_data_sits_at_the_floor_and_shifts_score_worse():
     mixture = grid25()
-    draw = lambda seed: mixture.sample(2500, generator=torch.Generator().manual_seed(seed))
+
+    def draw(seed):
+        return mixture.sample(2500, generator=torch.Generator().manual_seed(seed))
+
     reference, independent = draw(1), draw(2)
     true = sliced_wasserstein_with_floor(draw(3), reference, independent)
     assert true.distance < 1.5 * true.floor
@@ -59,7 +62,9 @@ def test_point_metrics_of_true_and_collapsed_samples():
     # P(‖x − μ‖ < 3σ) = 1 − exp(−9/2) ≈ 0.989 for a 2-D isotropic Gaussian (chi with 2 dof).
     assert true["high_quality_fraction"]["data"] == pytest.approx(1 - math.exp(-4.5), abs=0.01)
     assert true["sliced_wasserstein"]["model"] < 1.5 * true["sliced_wasserstein"]["data"]
-    collapsed, _ = point_metrics(mixture.centers[2] + 0.01 * torch.randn(2500, 2, generator=torch.Generator().manual_seed(6)), "ring8")
+    collapsed, _ = point_metrics(
+        mixture.centers[2] + 0.01 * torch.randn(2500, 2, generator=torch.Generator().manual_seed(6)), "ring8"
+    )
     assert collapsed["modes_captured"]["model"] == 1
     assert collapsed["mode_kl"]["model"] == pytest.approx(math.log(8))
     assert collapsed["sliced_wasserstein"]["model"] > 10 * collapsed["sliced_wasserstein"]["data"]
@@ -96,8 +101,9 @@ def test_evaluate_pipeline_on_points_writes_table_and_json(tmp_path, capsys):
     saved = json.loads((tmp_path / "eval.json").read_text(encoding="utf-8"))
     assert saved["metrics"]["modes_captured"] == {"label": "modes captured (of 25)", "model": 25, "data": 25}
 
-    collapsed = evaluate_pipeline(GANPipeline(generator=MixtureSampler(collapse_to=12)), "grid25", num_samples=500,
-                                  verbose=False)
+    collapsed = evaluate_pipeline(
+        GANPipeline(generator=MixtureSampler(collapse_to=12)), "grid25", num_samples=500, verbose=False
+    )
     assert collapsed["metrics"]["modes_captured"]["model"] == 1
     assert collapsed["metrics"]["mode_kl"]["model"] == pytest.approx(math.log(25))
 
@@ -108,8 +114,9 @@ def test_evaluate_pipeline_swaps_the_scheduler_without_changing_the_pipeline(tmp
     pipe = DDPMPipeline(denoiser=MLPDenoiser(hidden_dim=16, num_layers=1), scheduler=DDPMScheduler(clip_sample=False))
     pipe.set_progress_bar_config(disable=True)
     pipe.save_pretrained(tmp_path / "pipe")
-    result = evaluate_pipeline(tmp_path / "pipe", "ring8", num_samples=64, scheduler="ddim", num_inference_steps=3,
-                               verbose=False)
+    result = evaluate_pipeline(
+        tmp_path / "pipe", "ring8", num_samples=64, scheduler="ddim", num_inference_steps=3, verbose=False
+    )
     assert result["scheduler"] == "DDIMScheduler" and result["num_inference_steps"] == 3
     evaluate_pipeline(pipe, "ring8", num_samples=64, scheduler="ddim", num_inference_steps=3, verbose=False)
     assert type(pipe.scheduler).__name__ == "DDPMScheduler"

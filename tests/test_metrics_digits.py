@@ -80,7 +80,9 @@ def test_loading_is_strict(tmp_path):
 def test_reference_split_is_disjoint_balanced_and_fixed():
     labels = torch.arange(101) % 10
     reference, held_out = reference_split(labels)
-    assert len(set(reference.tolist()) | set(held_out.tolist())) == 101 and not set(reference.tolist()) & set(held_out.tolist())
+    assert len(set(reference.tolist()) | set(held_out.tolist())) == 101 and not set(reference.tolist()) & set(
+        held_out.tolist()
+    )
     counts = torch.bincount(labels[reference], minlength=10) - torch.bincount(labels[held_out], minlength=10)
     assert counts.tolist() == [1] + [0] * 9  # class 0 has 11 items: the odd one goes to the reference half
     assert torch.equal(reference_split(labels)[0], reference)

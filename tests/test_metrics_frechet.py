@@ -19,13 +19,17 @@ def test_diagonal_covariances_match_the_closed_form():
     a, b = torch.tensor([1.0, 4.0, 0.25]), torch.tensor([9.0, 1.0, 0.25])
     # ‖μ1 − μ2‖² = 1 + 0 + 4 = 5; (1 − 3)² + (2 − 1)² + (0.5 − 0.5)² = 4 + 1 + 0 = 5
     expected = 10.0
-    assert frechet_distance_from_statistics(mu1, torch.diag(a), mu2, torch.diag(b)) == pytest.approx(expected, abs=1e-12)
+    assert frechet_distance_from_statistics(mu1, torch.diag(a), mu2, torch.diag(b)) == pytest.approx(
+        expected, abs=1e-12
+    )
 
 
 def test_rotated_covariance_against_eigenvalues():
     """Σ1 = I and Σ2 = R diag(λ) Rᵀ: (Σ1 Σ2)^½ = Σ2^½, whose trace is Σ √λ_i whatever the rotation."""
     angle = 0.7
-    rotation = torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]], dtype=torch.float64)
+    rotation = torch.tensor(
+        [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]], dtype=torch.float64
+    )
     sigma2 = rotation @ torch.diag(torch.tensor([4.0, 0.09], dtype=torch.float64)) @ rotation.T
     zero = torch.zeros(2)
     # Tr(I) + Tr(Σ2) − 2 (√4 + √0.09) = 2 + 4.09 − 2 · 2.3 = 1.49

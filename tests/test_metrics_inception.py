@@ -74,6 +74,7 @@ def test_cached_weights_are_used_and_fid_is_the_frechet_distance_of_the_features
     generator = torch.Generator().manual_seed(0)
     real = torch.rand(40, 1, 8, 8, generator=generator) * 2 - 1  # grey: repeated to 3 channels
     fake = torch.rand(30, 1, 8, 8, generator=generator) - 0.2
+
     # Features of the stand-in: the mean of the 8-bit pixels, the same in all 3 channels.
     def pixel_means(images):
         return ((images + 1) * 127.5).round().clamp(0, 255).mean(dim=(1, 2, 3))[:, None].expand(-1, 3)

@@ -11,18 +11,22 @@ LINE = torch.stack([torch.arange(10.0), torch.zeros(10)], dim=1)
 
 
 def test_radii_on_a_line():
-    torch.testing.assert_close(manifold_radii(LINE.double(), k=3), torch.tensor([3.0, *[2.0] * 8, 3.0], dtype=torch.float64))
+    torch.testing.assert_close(
+        manifold_radii(LINE.double(), k=3), torch.tensor([3.0, *[2.0] * 8, 3.0], dtype=torch.float64)
+    )
 
 
 def test_precision_counts_samples_inside_some_ball():
-    fake = torch.tensor([
-        [4.5, 0.0],   # on the line: inside
-        [4.5, 1.9],   # √(0.5² + 1.9²) = 1.965 from (4, 0), radius 2: inside
-        [4.5, 2.1],   # √(0.5² + 2.1²) = 2.159 from (4, 0) and (5, 0): outside
-        [20.0, 0.0],  # 11 from (9, 0), radius 3: outside
-        [-2.5, 0.0],  # 2.5 from (0, 0), radius 3: inside
-        [-3.5, 0.0],  # 3.5 from (0, 0): outside
-    ])
+    fake = torch.tensor(
+        [
+            [4.5, 0.0],  # on the line: inside
+            [4.5, 1.9],  # √(0.5² + 1.9²) = 1.965 from (4, 0), radius 2: inside
+            [4.5, 2.1],  # √(0.5² + 2.1²) = 2.159 from (4, 0) and (5, 0): outside
+            [20.0, 0.0],  # 11 from (9, 0), radius 3: outside
+            [-2.5, 0.0],  # 2.5 from (0, 0), radius 3: inside
+            [-3.5, 0.0],  # 3.5 from (0, 0): outside
+        ]
+    )
     assert precision_recall(LINE, fake, k=3).precision == pytest.approx(3 / 6)
 
 

@@ -322,7 +322,9 @@ def test_loading_the_wrong_pipeline_class_is_an_error(tmp_path):
 
 def small_dcgan(**overrides):
     torch.manual_seed(0)
-    return DCGANGenerator(**{"latent_dim": 16, "out_channels": 1, "resolution": 32, "base_channels": 8, **overrides}).eval()
+    return DCGANGenerator(
+        **{"latent_dim": 16, "out_channels": 1, "resolution": 32, "base_channels": 8, **overrides}
+    ).eval()
 
 
 def test_gan_pipeline_images_and_round_trip(tmp_path):

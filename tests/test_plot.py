@@ -48,15 +48,21 @@ def test_forward_process_of_points_and_images(tmp_path):
     circle = ring8(std=0.05).sample(500, generator=torch.Generator().manual_seed(0))
     assert_png(plot.plot_forward_process(circle, tmp_path / "points.png", timesteps=(0, 100, 500, 999)), (920, 310))
     images = torch.rand(2, 1, 8, 8) * 2 - 1
-    path = plot.plot_forward_process(images, tmp_path / "sub" / "images.png", scheduler=DDPMScheduler(beta_schedule="cosine"),
-                                     timesteps=(0, 100, 500, 999))
+    path = plot.plot_forward_process(
+        images,
+        tmp_path / "sub" / "images.png",
+        scheduler=DDPMScheduler(beta_schedule="cosine"),
+        timesteps=(0, 100, 500, 999),
+    )
     assert_png(path, (920, 570))  # one row per image
 
 
 def test_reverse_trajectory_is_the_pipelines_sampling_loop():
     pipe = points_pipeline(DDIMScheduler)
     trajectory = plot.reverse_trajectory(pipe, batch_size=8, num_inference_steps=5, num_frames=3, seed=3)
-    expected = pipe(batch_size=8, generator=torch.Generator().manual_seed(3), num_inference_steps=5, output_type="pt").points
+    expected = pipe(
+        batch_size=8, generator=torch.Generator().manual_seed(3), num_inference_steps=5, output_type="pt"
+    ).points
     torch.testing.assert_close(trajectory.final, expected)
     # DDIM with 5 of 1000 steps, "leading" spacing: t = 800, 600, 400, 200, 0; frames at steps 0, 2, 4.
     assert trajectory.timesteps == [800, 400, 0]
@@ -65,14 +71,29 @@ def test_reverse_trajectory_is_the_pipelines_sampling_loop():
 
 def test_reverse_process_of_points_and_images(tmp_path):
     data = ring8().sample(300, generator=torch.Generator().manual_seed(0))
-    path = plot.plot_reverse_process(points_pipeline(), tmp_path / "reverse_points.png", batch_size=200,
-                                     num_inference_steps=6, num_frames=3, data=data)
+    path = plot.plot_reverse_process(
+        points_pipeline(),
+        tmp_path / "reverse_points.png",
+        batch_size=200,
+        num_inference_steps=6,
+        num_frames=3,
+        data=data,
+    )
     assert_png(path, (960, 560))  # 3 frames + the samples
-    unet = UNet2DModel(sample_size=8, in_channels=1, out_channels=1, block_out_channels=(8, 16),
-                       down_block_types=("DownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "UpBlock2D"),
-                       norm_num_groups=4, layers_per_block=1)
+    unet = UNet2DModel(
+        sample_size=8,
+        in_channels=1,
+        out_channels=1,
+        block_out_channels=(8, 16),
+        down_block_types=("DownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "UpBlock2D"),
+        norm_num_groups=4,
+        layers_per_block=1,
+    )
     pipe = DDPMPipeline(unet=unet, scheduler=DDIMScheduler())
-    path = plot.plot_reverse_process(pipe, tmp_path / "reverse_images.png", batch_size=4, num_inference_steps=4, num_frames=4)
+    path = plot.plot_reverse_process(
+        pipe, tmp_path / "reverse_images.png", batch_size=4, num_inference_steps=4, num_frames=4
+    )
     assert_png(path, (1200, 560))
 
 
@@ -81,9 +102,19 @@ def gan_records(steps=200):
     records = []
     for step in range(10, steps + 1, 10):
         decay = math.exp(-step / 60)
-        records.append({"step": step, "d_loss": 2 * math.log(2) - 0.5 * decay, "g_loss": math.log(2) + decay,
-                        "d_real": 0.5 + 0.4 * decay, "d_fake": 0.5 - 0.4 * decay, "penalty": 0.0,
-                        "d_grad_norm": 1 + decay, "g_grad_norm": 0.1 + decay, "lr": 2e-4})
+        records.append(
+            {
+                "step": step,
+                "d_loss": 2 * math.log(2) - 0.5 * decay,
+                "g_loss": math.log(2) + decay,
+                "d_real": 0.5 + 0.4 * decay,
+                "d_fake": 0.5 - 0.4 * decay,
+                "penalty": 0.0,
+                "d_grad_norm": 1 + decay,
+                "g_grad_norm": 0.1 + decay,
+                "lr": 2e-4,
+            }
+        )
     return records
 
 

@@ -82,7 +82,9 @@ def check_results(tmp_path_factory) -> dict[str, str]:
     env = {**os.environ, "PLUGIN_SITE": str(site)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
     code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import test_plugin_example; test_plugin_example.run_checks()"
-    ran = subprocess.run([sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True, timeout=300)
+    ran = subprocess.run(
+        [sys.executable, "-c", code], check=False, env=env, capture_output=True, text=True, timeout=300
+    )
     lines = [line for line in ran.stdout.splitlines() if line.startswith(RESULTS_MARKER)]
     assert ran.returncode == 0 and lines, f"the checks did not run:\n{ran.stdout}\n{ran.stderr}"
     return json.loads(lines[-1][len(RESULTS_MARKER) :])
@@ -187,7 +189,9 @@ def a_ddpm_config_swaps_to_euler_with_from_config():
     pipe = DDPMPipeline(denoiser=MLPDenoiser(hidden_dim=16, num_layers=1, num_train_timesteps=500), scheduler=ddpm)
     pipe.set_progress_bar_config(disable=True)
     pipe.scheduler = _euler().from_config(pipe.scheduler.config)
-    points = pipe(batch_size=3, num_inference_steps=5, generator=torch.Generator().manual_seed(0), output_type="pt").points
+    points = pipe(
+        batch_size=3, num_inference_steps=5, generator=torch.Generator().manual_seed(0), output_type="pt"
+    ).points
     assert points.shape == (3, 2) and torch.isfinite(points).all()
 
 
@@ -316,7 +320,9 @@ def the_pipeline_samples_what_diffusers_loop_samples():
     denoiser = MLPDenoiser(hidden_dim=16, num_layers=1, time_embedding_dim=8)
     pipe = DDPMPipeline(denoiser=denoiser, scheduler=_euler()())
     pipe.set_progress_bar_config(disable=True)
-    points = pipe(batch_size=5, num_inference_steps=8, generator=torch.Generator().manual_seed(1), output_type="pt").points
+    points = pipe(
+        batch_size=5, num_inference_steps=8, generator=torch.Generator().manual_seed(1), output_type="pt"
+    ).points
 
     theirs = _diffusers_euler(pipe.scheduler)
     theirs.set_timesteps(8)

@@ -65,8 +65,13 @@ def test_the_proposals_themselves_fail_the_same_test():
 
 def test_negative_gamma_keeps_more_samples():
     rates = [
-        discriminator_rejection_sampling(standard_normal_proposals(0), ExactDiscriminator(), 5_000, gamma=gamma,
-                                         generator=torch.Generator().manual_seed(1))[1]
+        discriminator_rejection_sampling(
+            standard_normal_proposals(0),
+            ExactDiscriminator(),
+            5_000,
+            gamma=gamma,
+            generator=torch.Generator().manual_seed(1),
+        )[1]
         for gamma in (0.0, -1.0, -3.0)
     ]
     assert rates[0] < rates[1] < rates[2] <= 1.0
@@ -91,8 +96,10 @@ def test_a_discriminator_that_rejects_everything_stops_with_a_clear_error():
 
 def _pipeline(**discriminator_options) -> GANPipeline:
     torch.manual_seed(0)
-    return GANPipeline(generator=MLPGenerator(hidden_dim=16, num_layers=2),
-                       discriminator=MLPDiscriminator(hidden_dim=16, num_layers=2, **discriminator_options))
+    return GANPipeline(
+        generator=MLPGenerator(hidden_dim=16, num_layers=2),
+        discriminator=MLPDiscriminator(hidden_dim=16, num_layers=2, **discriminator_options),
+    )
 
 
 def test_pipeline_samples_are_reproducible_and_survive_save_and_load(tmp_path):
@@ -103,8 +110,9 @@ def test_pipeline_samples_are_reproducible_and_survive_save_and_load(tmp_path):
     torch.testing.assert_close(first.points, again.points, rtol=0, atol=0)
     pipe.save_pretrained(tmp_path)
     loaded = GANPipeline.from_pretrained(tmp_path)
-    reloaded = loaded(batch_size=300, generator=torch.Generator().manual_seed(3), rejection_sampling=True,
-                      output_type="pt")
+    reloaded = loaded(
+        batch_size=300, generator=torch.Generator().manual_seed(3), rejection_sampling=True, output_type="pt"
+    )
     torch.testing.assert_close(first.points, reloaded.points)
 
 
@@ -123,8 +131,9 @@ def test_pipeline_keeps_only_what_the_discriminator_accepts():
     plain = pipe(batch_size=5000, generator=torch.Generator().manual_seed(0), output_type="pt").points
     pipe.discriminator = HalfPlaneDiscriminator(hidden_dim=16, num_layers=2)
     pipe.discriminator.threshold = plain[:, 0].median().item()
-    kept = pipe(batch_size=2000, generator=torch.Generator().manual_seed(0), rejection_sampling=True,
-                output_type="pt").points
+    kept = pipe(
+        batch_size=2000, generator=torch.Generator().manual_seed(0), rejection_sampling=True, output_type="pt"
+    ).points
     # Kept with probability exp(logit): below e^-15 beyond threshold + 0.015, so none are.
     beyond = pipe.discriminator.threshold + 0.015
     assert kept[:, 0].max() <= beyond
@@ -171,11 +180,14 @@ def test_images_go_through_a_batch_norm_discriminator_in_eval_mode():
 
     torch.manual_seed(0)
     discriminator = DCGANDiscriminator(in_channels=1, resolution=28, base_channels=4)
-    pipe = GANPipeline(generator=DCGANGenerator(latent_dim=8, out_channels=1, resolution=28, base_channels=4),
-                       discriminator=discriminator)
+    pipe = GANPipeline(
+        generator=DCGANGenerator(latent_dim=8, out_channels=1, resolution=28, base_channels=4),
+        discriminator=discriminator,
+    )
     before = {k: v.clone() for k, v in discriminator.state_dict().items()}
-    images = pipe(batch_size=6, generator=torch.Generator().manual_seed(0), rejection_sampling=True,
-                  output_type="pt").images
+    images = pipe(
+        batch_size=6, generator=torch.Generator().manual_seed(0), rejection_sampling=True, output_type="pt"
+    ).images
     assert images.shape == (6, 1, 28, 28) and discriminator.training
     for name, value in discriminator.state_dict().items():
         torch.testing.assert_close(value, before[name], rtol=0, atol=0, msg=name)

@@ -63,7 +63,7 @@ def test_cosine_schedule_follows_f_of_t():
 
 
 def test_cosine_alias_and_ignored_range():
-    """"cosine" is "squaredcos_cap_v2", which ignores beta_start and beta_end (as diffusers does)."""
+    """ "cosine" is "squaredcos_cap_v2", which ignores beta_start and beta_end (as diffusers does)."""
     torch.testing.assert_close(make_betas(50, 1e-4, 0.02, "cosine"), make_betas(50, 0.3, 0.2, "squaredcos_cap_v2"))
 
 

@@ -15,15 +15,29 @@ from gandiff.training.checkpoints import list_checkpoints
 
 
 def _config(tmp_path, **overrides) -> DiffusionTrainingConfig:
-    settings = {"dataset": "ring8", "model_size": "tiny", "batch_size": 16, "max_steps": 4, "checkpoint_every": 2,
-                "sample_every": 0, "log_every": 2, "num_inference_steps": 5, "output_dir": str(tmp_path / "run")}
+    settings = {
+        "dataset": "ring8",
+        "model_size": "tiny",
+        "batch_size": 16,
+        "max_steps": 4,
+        "checkpoint_every": 2,
+        "sample_every": 0,
+        "log_every": 2,
+        "num_inference_steps": 5,
+        "output_dir": str(tmp_path / "run"),
+    }
     return DiffusionTrainingConfig(**{**settings, **overrides})
 
 
 @pytest.mark.parametrize(
     ("setting", "value", "valid"),
-    [("beta_schedule", "cosin", "squaredcos_cap_v2"), ("variance_type", "learned", "fixed_small"),
-     ("prediction_type", "eps", "v_prediction"), ("model_size", "huge", "tiny"), ("mixed_precision", "fp8", "bf16")],
+    [
+        ("beta_schedule", "cosin", "squaredcos_cap_v2"),
+        ("variance_type", "learned", "fixed_small"),
+        ("prediction_type", "eps", "v_prediction"),
+        ("model_size", "huge", "tiny"),
+        ("mixed_precision", "fp8", "bf16"),
+    ],
 )
 def test_config_rejects_unknown_values_naming_the_choices(setting, value, valid):
     with pytest.raises(ValueError, match=valid):
@@ -45,8 +59,11 @@ def test_min_snr_weights(prediction_type, tmp_path):
     t = torch.tensor([0, 500, 999])
     snr = (alpha_bar[t] / (1 - alpha_bar[t])).float()
     assert snr[0] > 5 > snr[2]  # both sides of γ: t = 0 is almost clean, t = 999 almost pure noise
-    expected = {"epsilon": snr.clamp(max=5) / snr, "sample": snr.clamp(max=5),
-                "v_prediction": snr.clamp(max=5) / (snr + 1)}[prediction_type]
+    expected = {
+        "epsilon": snr.clamp(max=5) / snr,
+        "sample": snr.clamp(max=5),
+        "v_prediction": snr.clamp(max=5) / (snr + 1),
+    }[prediction_type]
     torch.testing.assert_close(trainer.min_snr_weight(t), expected)
 
 
@@ -90,8 +107,15 @@ def test_points_run_writes_a_loadable_pipeline_and_its_feedback(tmp_path):
 
 
 def test_image_run_trains_a_unet_with_bf16_and_accumulation(tmp_path):
-    config = _config(tmp_path, dataset="digits", max_steps=2, gradient_accumulation_steps=2, mixed_precision="bf16",
-                     class_conditional=True, num_sample_images=4)
+    config = _config(
+        tmp_path,
+        dataset="digits",
+        max_steps=2,
+        gradient_accumulation_steps=2,
+        mixed_precision="bf16",
+        class_conditional=True,
+        num_sample_images=4,
+    )
     DiffusionTrainer(config).train()
     pipeline = Pipeline.from_pretrained(tmp_path / "run" / "pipeline")
     assert isinstance(pipeline.unet, UNet2DModel) and pipeline.unet.config.num_class_embeds == 10
@@ -133,9 +157,19 @@ def test_grid25_ddpm_covers_the_modes(tmp_path):
     """A DDPM learns the 25-Gaussian grid: it captures nearly every mode, and far more of its
     samples lie within 3 std (0.15) of a mode than chance would put there (points spread
     uniformly over [-5, 5]² would: 25 · π · 0.15² / 100 ≈ 1.8%)."""
-    config = _config(tmp_path, dataset="grid25", model_size="small", batch_size=256, max_steps=3000,
-                     learning_rate=1e-3, lr_warmup_steps=100, ema_decay=0.995, checkpoint_every=3000, log_every=100,
-                     num_inference_steps=100)
+    config = _config(
+        tmp_path,
+        dataset="grid25",
+        model_size="small",
+        batch_size=256,
+        max_steps=3000,
+        learning_rate=1e-3,
+        lr_warmup_steps=100,
+        ema_decay=0.995,
+        checkpoint_every=3000,
+        log_every=100,
+        num_inference_steps=100,
+    )
     trainer = DiffusionTrainer(config)
     trainer.train()
     from gandiff.metrics.mode_coverage import mode_coverage

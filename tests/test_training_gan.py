@@ -13,8 +13,16 @@ from gandiff.training import GANTrainer, GANTrainingConfig
 
 
 def _config(tmp_path, **overrides) -> GANTrainingConfig:
-    settings = {"dataset": "ring8", "model_size": "tiny", "batch_size": 16, "max_steps": 4, "checkpoint_every": 4,
-                "sample_every": 0, "log_every": 1, "output_dir": str(tmp_path / "run")}
+    settings = {
+        "dataset": "ring8",
+        "model_size": "tiny",
+        "batch_size": 16,
+        "max_steps": 4,
+        "checkpoint_every": 4,
+        "sample_every": 0,
+        "log_every": 1,
+        "output_dir": str(tmp_path / "run"),
+    }
     return GANTrainingConfig(**{**settings, **overrides})
 
 
@@ -22,15 +30,33 @@ def _config(tmp_path, **overrides) -> GANTrainingConfig:
     ("settings", "expected"),
     [
         # Radford et al. 2016 (DCGAN)
-        ({"loss": "non_saturating"},
-         {"regularizer": "none", "optimizer": "adam", "learning_rate": 2e-4, "adam_betas": (0.5, 0.999), "d_steps": 1}),
+        (
+            {"loss": "non_saturating"},
+            {
+                "regularizer": "none",
+                "optimizer": "adam",
+                "learning_rate": 2e-4,
+                "adam_betas": (0.5, 0.999),
+                "d_steps": 1,
+            },
+        ),
         # Arjovsky et al. 2017 (WGAN)
-        ({"loss": "wasserstein", "regularizer": "clip"},
-         {"optimizer": "rmsprop", "learning_rate": 5e-5, "d_steps": 5, "clip_value": 0.01}),
+        (
+            {"loss": "wasserstein", "regularizer": "clip"},
+            {"optimizer": "rmsprop", "learning_rate": 5e-5, "d_steps": 5, "clip_value": 0.01},
+        ),
         # Gulrajani et al. 2017 (WGAN-GP); the Wasserstein loss gets a penalty by default
-        ({"loss": "wasserstein"},
-         {"regularizer": "gp", "optimizer": "adam", "learning_rate": 1e-4, "adam_betas": (0.0, 0.9), "d_steps": 5,
-          "gp_lambda": 10.0}),
+        (
+            {"loss": "wasserstein"},
+            {
+                "regularizer": "gp",
+                "optimizer": "adam",
+                "learning_rate": 1e-4,
+                "adam_betas": (0.0, 0.9),
+                "d_steps": 5,
+                "gp_lambda": 10.0,
+            },
+        ),
         # explicit settings win over the paper's
         ({"loss": "wasserstein", "d_steps": 2, "learning_rate": 3e-4}, {"d_steps": 2, "learning_rate": 3e-4}),
     ],
@@ -84,8 +110,16 @@ def test_weight_clipping_keeps_the_critic_in_the_box(tmp_path):
 
 
 def test_r1_and_conditional_gan(tmp_path):
-    config = _config(tmp_path, dataset="digits", resolution=28, regularizer="r1", class_conditional=True, max_steps=2,
-                     num_sample_images=4, latent_dim=8)
+    config = _config(
+        tmp_path,
+        dataset="digits",
+        resolution=28,
+        regularizer="r1",
+        class_conditional=True,
+        max_steps=2,
+        num_sample_images=4,
+        latent_dim=8,
+    )
     trainer = GANTrainer(config)
     assert trainer.d_network.config.num_classes == 10 and trainer.d_network.config.batch_norm is False
     trainer.train()
@@ -102,8 +136,16 @@ def test_grid25_gan_plays_the_game_as_theory_says(tmp_path):
       2 log 2 − 2 JSD ≤ 2 log 2);
     * the generator moves mass onto the data: its samples land on many of the 25 modes.
     """
-    config = _config(tmp_path, dataset="grid25", model_size="small", batch_size=256, max_steps=3000,
-                     checkpoint_every=3000, log_every=50, latent_dim=2)
+    config = _config(
+        tmp_path,
+        dataset="grid25",
+        model_size="small",
+        batch_size=256,
+        max_steps=3000,
+        checkpoint_every=3000,
+        log_every=50,
+        latent_dim=2,
+    )
     trainer = GANTrainer(config)
     trainer.train()
     records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
@@ -126,15 +168,29 @@ def test_grid25_fast_gan_with_rejection_sampling_meets_the_quality_target(tmp_pa
     from gandiff.data import grid25
     from gandiff.metrics.mode_coverage import mode_coverage
 
-    config = _config(tmp_path, dataset="grid25", model_size="small", batch_size=256, max_steps=8000,
-                     checkpoint_every=8000, log_every=500, latent_dim=2, learning_rate=1e-3, lr_schedule="cosine",
-                     ema_decay=None)
+    config = _config(
+        tmp_path,
+        dataset="grid25",
+        model_size="small",
+        batch_size=256,
+        max_steps=8000,
+        checkpoint_every=8000,
+        log_every=500,
+        latent_dim=2,
+        learning_rate=1e-3,
+        lr_schedule="cosine",
+        ema_decay=None,
+    )
     pipeline = GANTrainer(config).train()
     mixture = grid25()
     scores = {}
     for rejection_sampling in (False, True):
-        points = pipeline(batch_size=2500, generator=torch.Generator().manual_seed(10_000),
-                          rejection_sampling=rejection_sampling, output_type="pt").points
+        points = pipeline(
+            batch_size=2500,
+            generator=torch.Generator().manual_seed(10_000),
+            rejection_sampling=rejection_sampling,
+            output_type="pt",
+        ).points
         scores[rejection_sampling] = mode_coverage(points, mixture.centers, mixture.std)
     assert scores[True].modes_captured == 25, scores
     assert scores[True].high_quality_fraction >= 0.80, scores

@@ -50,9 +50,16 @@ def quick_runs(tmp_path_factory) -> dict[str, Path]:
             env = {**os.environ, "PYTHONHASHSEED": "0", "HF_HUB_OFFLINE": "1"}
             result = subprocess.run(
                 [sys.executable, str(TUTORIALS / f"{name}.py"), "--quick", "--out", str(out)],
-                check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
+                check=False,
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_S,
             )
-            assert result.returncode == 0, f"{name}.py --quick failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            assert result.returncode == 0, (
+                f"{name}.py --quick failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
             outputs[name] = out
         return outputs[name]
 
@@ -170,6 +177,7 @@ def _linear_alphas_cumprod(num_train_timesteps: int = 1000) -> np.ndarray:
 
 def _cosine_alphas_cumprod(num_train_timesteps: int = 1000, s: float = 0.008) -> np.ndarray:
     """ᾱ of Nichol & Dhariwal 2021, eq. 17, with β_t = min(1 − ᾱ_t / ᾱ_{t−1}, 0.999) as in their code."""
+
     def f(t):
         return math.cos((t / num_train_timesteps + s) / (1 + s) * math.pi / 2) ** 2
 
@@ -221,7 +229,11 @@ def test_mode_collapse_shows_the_vanishing_gradient(quick_runs):
     assert number(last["ratio non-sat. / sat."]) > 5
     assert number(last["‖∇_θG‖ saturating"]) < number(first["‖∇_θG‖ saturating"])
     assert [r["GAN"] for r in gan_rows] == [
-        "minimax (saturating)", "non-saturating", "hinge", "WGAN-GP", "PacGAN2 (non-saturating)"
+        "minimax (saturating)",
+        "non-saturating",
+        "hinge",
+        "WGAN-GP",
+        "PacGAN2 (non-saturating)",
     ]
     for row in gan_rows:
         captured, total = (int(v) for v in row["modes captured"].split(" / "))

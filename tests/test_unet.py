@@ -10,8 +10,6 @@ import torch
 from gandiff.models.unet_2d import UNet2DModel
 from gandiff.registry import lookup
 
-
-
 # A toy U-Net (DESIGN: fast tests on toy sizes): attention at 4x4 and in the middle.
 TOY = dict(
     sample_size=8,

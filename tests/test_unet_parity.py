@@ -74,8 +74,6 @@ DDPM_CIFAR10 = dict(
 )
 
 
-
-
 def save_reference(config: dict, folder, seed: int = 0):
     """diffusers' model with seeded weights, saved (by diffusers) into `folder`."""
     torch.manual_seed(seed)

@@ -78,8 +78,12 @@ def parse_args(name: str, description: str) -> Run:
     """Read ``--quick`` and ``--out``; pin torch to one thread and seed it."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a tiny setting that runs in seconds (for the tests)")
-    parser.add_argument("--out", type=Path, default=TUTORIALS,
-                        help="folder of figures/ and generated/ (default: docs/tutorials, the pages' own)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=TUTORIALS,
+        help="folder of figures/ and generated/ (default: docs/tutorials, the pages' own)",
+    )
     args = parser.parse_args()
     # One thread: the numbers and timings are those of one CPU core, and small MLPs gain
     # nothing from more.
@@ -90,6 +94,7 @@ def parse_args(name: str, description: str) -> Run:
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A Markdown table; floats are written with 3 significant digits unless already strings."""
+
     def cell(value: object) -> str:
         if isinstance(value, float):
             return f"{value:.3g}"
@@ -187,8 +192,9 @@ def train_denoiser(
     rng = torch.Generator().manual_seed(seed)
     num_train_timesteps = scheduler.config.num_train_timesteps
     prediction_type = scheduler.config.prediction_type
-    model = MLPDenoiser(data_dim=data.shape[1], hidden_dim=hidden_dim, num_layers=num_layers,
-                        num_train_timesteps=num_train_timesteps)
+    model = MLPDenoiser(
+        data_dim=data.shape[1], hidden_dim=hidden_dim, num_layers=num_layers, num_train_timesteps=num_train_timesteps
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     lr_decay = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max_steps)
     steps, losses, running = [], [], 0.0
@@ -223,12 +229,18 @@ def train_denoiser(
     return TrainedDenoiser(pipeline, steps, losses, seconds)
 
 
-def sample_diffusion(pipeline: DDPMPipeline, num_samples: int, num_inference_steps: int, seed: int = 1,
-                     eta: float | None = None) -> tuple[torch.Tensor, float]:
+def sample_diffusion(
+    pipeline: DDPMPipeline, num_samples: int, num_inference_steps: int, seed: int = 1, eta: float | None = None
+) -> tuple[torch.Tensor, float]:
     """(points (num_samples, 2), seconds) from the pipeline with its current scheduler."""
     start = clock()
-    out = pipeline(batch_size=num_samples, generator=torch.Generator().manual_seed(seed),
-                   num_inference_steps=num_inference_steps, output_type="pt", eta=eta)
+    out = pipeline(
+        batch_size=num_samples,
+        generator=torch.Generator().manual_seed(seed),
+        num_inference_steps=num_inference_steps,
+        output_type="pt",
+        eta=eta,
+    )
     return out.points, clock() - start
 
 
@@ -285,8 +297,9 @@ def train_gan(
     `snapshot_every` steps the generator maps the same NUM_EVAL_SAMPLES latents, kept in
     ``snapshots``, to follow the samples through training.
     """
-    config = GANTrainingConfig(loss=loss, regularizer=regularizer, batch_size=batch_size, max_steps=max_steps,
-                               seed=seed)
+    config = GANTrainingConfig(
+        loss=loss, regularizer=regularizer, batch_size=batch_size, max_steps=max_steps, seed=seed
+    )
     torch.manual_seed(seed)
     rng = torch.Generator().manual_seed(seed)
     output = "critic" if loss == "wasserstein" else "logit"
@@ -320,11 +333,17 @@ def train_gan(
         g_optimizer.step()
         # --8<-- [end:gan-loop]
         if step % log_every == 0 or step == 1:
-            records.append({
-                "step": step, "d_loss": d_loss.item(), "g_loss": g_loss.item(),
-                "d_real": _readable(real_out, output), "d_fake": _readable(fake_out, output),
-                "d_grad_norm": float(d_grad_norm), "g_grad_norm": float(g_grad_norm),
-            })
+            records.append(
+                {
+                    "step": step,
+                    "d_loss": d_loss.item(),
+                    "g_loss": g_loss.item(),
+                    "d_real": _readable(real_out, output),
+                    "d_fake": _readable(fake_out, output),
+                    "d_grad_norm": float(d_grad_norm),
+                    "g_grad_norm": float(g_grad_norm),
+                }
+            )
         if snapshot_every and step % snapshot_every == 0:
             with torch.no_grad():
                 snapshots[step] = generator(fixed_latents)

@@ -56,10 +56,19 @@ def plot_quality(path, curves: dict[str, dict[int, tuple[float, float]]], refere
         time_axis.plot(steps, [by_steps[s][1] for s in steps], marker="o", label=name)
     quality_axis.axhline(reference[0], color="black", linestyle="--", label="DDPM, 1000 steps")
     time_axis.axhline(reference[1], color="black", linestyle="--", label="DDPM, 1000 steps")
-    quality_axis.set(xscale="log", ylim=(0, 1), title="high-quality fraction (within 3σ of a mode)",
-                     xlabel="sampling steps (network evaluations)")
-    time_axis.set(xscale="log", yscale="log", title="sampling time per sample", xlabel="sampling steps",
-                  ylabel="ms per sample (one CPU thread)")
+    quality_axis.set(
+        xscale="log",
+        ylim=(0, 1),
+        title="high-quality fraction (within 3σ of a mode)",
+        xlabel="sampling steps (network evaluations)",
+    )
+    time_axis.set(
+        xscale="log",
+        yscale="log",
+        title="sampling time per sample",
+        xlabel="sampling steps",
+        ylabel="ms per sample (one CPU thread)",
+    )
     for axis in (quality_axis, time_axis):
         axis.set_xticks(list(STEP_COUNTS), [str(s) for s in STEP_COUNTS])
         axis.grid(alpha=0.3)
@@ -86,10 +95,18 @@ def main() -> None:
         scores = score_points(points, "ring8")
         kl = mode_coverage(points, mixture.centers, mixture.std).kl_from_uniform
         per_sample_ms = 1000 * seconds / len(points)
-        rows.append([label, steps, f"{scores.modes_captured} / {scores.num_modes}",
-                     f"{scores.high_quality_fraction:.1%}", f"{kl:.3f}", f"{scores.median_distance:.2f}",
-                     f"{scores.sliced_wasserstein:.3f} ({scores.sliced_wasserstein_floor:.3f})",
-                     f"{per_sample_ms:.3f}"])
+        rows.append(
+            [
+                label,
+                steps,
+                f"{scores.modes_captured} / {scores.num_modes}",
+                f"{scores.high_quality_fraction:.1%}",
+                f"{kl:.3f}",
+                f"{scores.median_distance:.2f}",
+                f"{scores.sliced_wasserstein:.3f} ({scores.sliced_wasserstein_floor:.3f})",
+                f"{per_sample_ms:.3f}",
+            ]
+        )
         print(rows[-1], flush=True)
         return scores.high_quality_fraction, per_sample_ms
 
@@ -119,34 +136,59 @@ def main() -> None:
         first = ddim_from(pipeline, x_T, step_counts[0], eta, noise_seed=6)
         other_noise = ddim_from(pipeline, x_T, step_counts[0], eta, noise_seed=7)
         many_steps = ddim_from(pipeline, x_T, full_steps, eta, noise_seed=6)
-        consistency_rows.append([f"η = {eta:g}", f"{(first - other_noise).norm(dim=1).mean():.3f}",
-                                 f"{(first - many_steps).norm(dim=1).mean():.3f}"])
+        consistency_rows.append(
+            [
+                f"η = {eta:g}",
+                f"{(first - other_noise).norm(dim=1).mean():.3f}",
+                f"{(first - many_steps).norm(dim=1).mean():.3f}",
+            ]
+        )
     # η = 1 is DDPM's ancestral step with σ² = β̃ (Song et al. 2021, eq. 16): same seed, same samples.
     ddim_eta_one, _ = sample_diffusion(pipeline, num_samples, step_counts[0], eta=1.0)
     pipeline.scheduler = DDPMScheduler.from_config(ddpm_config)
     ddpm_small, _ = sample_diffusion(pipeline, num_samples, step_counts[0])
     equivalence = float((ddim_eta_one - ddpm_small).abs().max())
     pipeline.scheduler = ddim
-    plot_reverse_process(pipeline, run.figure("trajectory"), num_inference_steps=step_counts[0],
-                         data=data[:2000], batch_size=min(num_samples, 1000))
+    plot_reverse_process(
+        pipeline,
+        run.figure("trajectory"),
+        num_inference_steps=step_counts[0],
+        data=data[:2000],
+        batch_size=min(num_samples, 1000),
+    )
     pipeline.scheduler = DDPMScheduler.from_config(ddpm_config)
 
     ordered = {k: v for k, v in samples.items() if "η = 0" in k} | {k: v for k, v in samples.items() if "η = 1" in k}
     ordered[f"DDPM, {full_steps} steps"] = samples[f"DDPM, {full_steps} steps"]
-    plot_samples_2d(ordered, run.figure("samples"), data=data[:2000], mixture=mixture,
-                    title="one ε-prediction network, sampled by DDIM with η = 0 (top row) and η = 1 (middle row), "
-                          f"and DDPM with {full_steps} steps")
+    plot_samples_2d(
+        ordered,
+        run.figure("samples"),
+        data=data[:2000],
+        mixture=mixture,
+        title="one ε-prediction network, sampled by DDIM with η = 0 (top row) and η = 1 (middle row), "
+        f"and DDPM with {full_steps} steps",
+    )
     plot_quality(run.figure("quality"), curves, reference)
 
     table = markdown_table(
-        ["sampler", "steps", "modes captured", "high quality", "KL(modes ‖ uniform)",
-         f"median distance to a mode, in σ (data: {spread_around_modes(data, mixture):.2f})",
-         "sliced Wasserstein (floor)", "ms per sample"],
+        [
+            "sampler",
+            "steps",
+            "modes captured",
+            "high quality",
+            "KL(modes ‖ uniform)",
+            f"median distance to a mode, in σ (data: {spread_around_modes(data, mixture):.2f})",
+            "sliced Wasserstein (floor)",
+            "ms per sample",
+        ],
         rows,
     )
     consistency = markdown_table(
-        ["DDIM", f"mean ‖x_0 − x_0'‖, same x_T, other noise along the way ({step_counts[0]} steps)",
-         f"mean ‖x_0 ({step_counts[0]} steps) − x_0 ({full_steps} steps)‖, same x_T"],
+        [
+            "DDIM",
+            f"mean ‖x_0 − x_0'‖, same x_T, other noise along the way ({step_counts[0]} steps)",
+            f"mean ‖x_0 ({step_counts[0]} steps) − x_0 ({full_steps} steps)‖, same x_T",
+        ],
         consistency_rows,
     )
     distances = torch.cdist(mixture.centers, mixture.centers)

@@ -64,8 +64,7 @@ def chain_statistics(x0: torch.Tensor, x_t: torch.Tensor) -> tuple[float, float,
     residual = x_t - coefficient * x0
     variance = float(residual.var())
     # Least squares: Var(ĉ) = σ² / Σ x_0²; a sample variance of n Gaussian values: Var = 2σ⁴ / (n − 1).
-    return (coefficient, math.sqrt(variance / sum_of_squares), variance,
-            variance * math.sqrt(2 / (len(residual) - 1)))
+    return (coefficient, math.sqrt(variance / sum_of_squares), variance, variance * math.sqrt(2 / (len(residual) - 1)))
 
 
 def plot_check(path, scheduler: DDPMScheduler, coefficients, variances, chain_rows) -> None:
@@ -75,19 +74,31 @@ def plot_check(path, scheduler: DDPMScheduler, coefficients, variances, chain_ro
     mean_axis, variance_axis = figure.subplots(1, 2)
     mean_axis.plot(t, alpha_bar.sqrt(), color="black", linewidth=3, alpha=0.35, label="closed form √ᾱ_t")
     mean_axis.plot(t, coefficients, color="#1f77b4", linewidth=1, label="step-by-step recursion Π √(1 − β_s)")
-    mean_axis.plot([r["t"] for r in chain_rows], [r["coefficient"] for r in chain_rows], "o", color="#d62728",
-                   label="chain of samples: fitted x_t ≈ c·x_0")
+    mean_axis.plot(
+        [r["t"] for r in chain_rows],
+        [r["coefficient"] for r in chain_rows],
+        "o",
+        color="#d62728",
+        label="chain of samples: fitted x_t ≈ c·x_0",
+    )
     mean_axis.set(title="the mean of x_t given x_0: coefficient of x_0", xlabel="t", ylabel="coefficient")
     variance_axis.plot(t, 1 - alpha_bar, color="black", linewidth=3, alpha=0.35, label="closed form 1 − ᾱ_t")
     variance_axis.plot(t, variances, color="#1f77b4", linewidth=1, label="recursion v_t = (1 − β_t) v_{t−1} + β_t")
-    variance_axis.plot([r["t"] for r in chain_rows], [r["variance"] for r in chain_rows], "o", color="#d62728",
-                       label="chain of samples: residual variance")
+    variance_axis.plot(
+        [r["t"] for r in chain_rows],
+        [r["variance"] for r in chain_rows],
+        "o",
+        color="#d62728",
+        label="chain of samples: residual variance",
+    )
     variance_axis.set(title="the variance of x_t given x_0", xlabel="t", ylabel="variance")
     for axis in (mean_axis, variance_axis):
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
-    figure.suptitle("q(x_t | x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I): closed form against the chain q(x_t | x_{t−1}), "
-                    "linear β from 1e-4 to 0.02, T = 1000")
+    figure.suptitle(
+        "q(x_t | x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I): closed form against the chain q(x_t | x_{t−1}), "
+        "linear β from 1e-4 to 0.02, T = 1000"
+    )
     figure.savefig(path, dpi=100)
 
 
@@ -109,16 +120,25 @@ def main() -> None:
     rng = torch.Generator().manual_seed(1)
     for index in TABLE_TIMESTEPS:
         coefficient, coefficient_error, variance, variance_error = chain_statistics(x0, chain[index])
-        closed_form = scheduler.add_noise(x0, torch.randn(x0.shape, generator=rng, dtype=torch.float64),
-                                          torch.full((num_points,), index))
-        independent = scheduler.add_noise(x0, torch.randn(x0.shape, generator=rng, dtype=torch.float64),
-                                          torch.full((num_points,), index))
+        closed_form = scheduler.add_noise(
+            x0, torch.randn(x0.shape, generator=rng, dtype=torch.float64), torch.full((num_points,), index)
+        )
+        independent = scheduler.add_noise(
+            x0, torch.randn(x0.shape, generator=rng, dtype=torch.float64), torch.full((num_points,), index)
+        )
         distance = sliced_wasserstein_with_floor(chain[index], closed_form, independent)
         chain_rows.append({"t": index, "coefficient": coefficient, "variance": variance})
-        rows.append([index, f"{float(alpha_bar[index]):.6g}", f"{math.sqrt(alpha_bar[index]):.6f}",
-                     f"{coefficient:.6f} ± {coefficient_error:.6f}", f"{1 - float(alpha_bar[index]):.6f}",
-                     f"{variance:.6f} ± {variance_error:.6f}",
-                     f"{distance.distance:.4f} ({distance.floor:.4f})"])
+        rows.append(
+            [
+                index,
+                f"{float(alpha_bar[index]):.6g}",
+                f"{math.sqrt(alpha_bar[index]):.6f}",
+                f"{coefficient:.6f} ± {coefficient_error:.6f}",
+                f"{1 - float(alpha_bar[index]):.6f}",
+                f"{variance:.6f} ± {variance_error:.6f}",
+                f"{distance.distance:.4f} ({distance.floor:.4f})",
+            ]
+        )
         print(rows[-1], flush=True)
 
     # 3. Pictures.
@@ -129,8 +149,15 @@ def main() -> None:
     plot_forward_process(images, run.figure("digits"), scheduler=scheduler, timesteps=PICTURE_TIMESTEPS)
 
     table = markdown_table(
-        ["t", "ᾱ_t", "√ᾱ_t", "chain: fitted c in x_t ≈ c·x_0", "1 − ᾱ_t", "chain: residual variance",
-         "SW(chain, closed form) (floor)"],
+        [
+            "t",
+            "ᾱ_t",
+            "√ᾱ_t",
+            "chain: fitted c in x_t ≈ c·x_0",
+            "1 − ᾱ_t",
+            "chain: residual variance",
+            "SW(chain, closed form) (floor)",
+        ],
         rows,
     )
     run.write_generated(f"""

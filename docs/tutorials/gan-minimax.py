@@ -91,6 +91,8 @@ def train_discriminator(mean: float, std: float, steps: int, seed: int = 0) -> M
         optimizer.step()
         lr_decay.step()
     return discriminator.eval()
+
+
 # --8<-- [end:train-discriminator]
 
 
@@ -116,7 +118,9 @@ def plot_discriminators(path, mean: float, std: float, discriminator: MLPDiscrim
     density_axis.plot(x, normal_pdf(x, 0.0, 1.0), color="#1f77b4", label="p_r = N(0, 1) (data)")
     density_axis.plot(x, normal_pdf(x, mean, std), color="#d62728", label=f"p_g = N({mean:g}, {std:g}²) (generator)")
     density_axis.set(title="the two distributions", xlabel="x", ylabel="density")
-    d_axis.plot(x, optimal_discriminator(x, mean, std), color="black", linewidth=2.5, label="D*(x) = p_r / (p_r + p_g)")
+    d_axis.plot(
+        x, optimal_discriminator(x, mean, std), color="black", linewidth=2.5, label="D*(x) = p_r / (p_r + p_g)"
+    )
     d_axis.plot(x, trained, color="#ff7f0e", linestyle="--", linewidth=2, label="trained MLP discriminator σ(l(x))")
     d_axis.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     d_axis.set(title="the optimal and a trained discriminator", xlabel="x", ylabel="D(x)", ylim=(-0.03, 1.03))
@@ -155,16 +159,28 @@ def main() -> None:
         discriminator = train_discriminator(mean, std, train_steps)
         trained[(mean, std)] = discriminator
         trained_value, optimal_value = sampled_values(discriminator, mean, std, num_samples)
-        rows.append([f"N({mean:g}, {std:g}²)", f"{jsd:.6f}", f"{value:.6f}", f"{2 * jsd - 2 * math.log(2):.6f}",
-                     f"{abs(value - (2 * jsd - 2 * math.log(2))):.1e}", f"{trained_value:.4f}",
-                     f"{trained_value - optimal_value:+.1e}"])
+        rows.append(
+            [
+                f"N({mean:g}, {std:g}²)",
+                f"{jsd:.6f}",
+                f"{value:.6f}",
+                f"{2 * jsd - 2 * math.log(2):.6f}",
+                f"{abs(value - (2 * jsd - 2 * math.log(2))):.1e}",
+                f"{trained_value:.4f}",
+                f"{trained_value - optimal_value:+.1e}",
+            ]
+        )
         print(f"p_g = N({mean:g}, {std:g}²): JSD {jsd:.6f}, V(G, D*) {value:.6f}", flush=True)
 
     mean, std = GENERATORS[0]
     plot_discriminators(run.figure("discriminator"), mean, std, trained[(mean, std)])
     sweep = torch.linspace(0, 6, 13 if run.quick else 61, dtype=torch.float64)
-    plot_value_sweep(run.figure("value"), sweep, [value_at_optimum(float(m), 1.0) for m in sweep],
-                     [jensen_shannon(float(m), 1.0) for m in sweep])
+    plot_value_sweep(
+        run.figure("value"),
+        sweep,
+        [value_at_optimum(float(m), 1.0) for m in sweep],
+        [jensen_shannon(float(m), 1.0) for m in sweep],
+    )
 
     equilibrium = value_at_optimum(0.0, 1.0)
     # |D − D*| averaged where the data is, under the mixture (p_r + p_g) / 2: in the far tails
@@ -175,8 +191,15 @@ def main() -> None:
     mixture = (normal_pdf(GRID, 0.0, 1.0) + normal_pdf(GRID, mean, std)) / 2
     mean_gap = integrate(gap * mixture)
     table = markdown_table(
-        ["p_g (p_r = N(0, 1))", "JSD(p_r ‖ p_g)", "V(G, D*)", "2·JSD − 2 log 2", "difference",
-         "V(G, D), trained D, sampled", "V(G, D) − V(G, D*), same samples"],
+        [
+            "p_g (p_r = N(0, 1))",
+            "JSD(p_r ‖ p_g)",
+            "V(G, D*)",
+            "2·JSD − 2 log 2",
+            "difference",
+            "V(G, D), trained D, sampled",
+            "V(G, D) − V(G, D*), same samples",
+        ],
         rows,
     )
     run.write_generated(f"""

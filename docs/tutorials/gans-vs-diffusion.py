@@ -38,10 +38,12 @@ SEEDS = (0, 1, 2)
 
 
 def mean_and_spread(values: list[float], form: str = "{:.3f}") -> str:
-    """"mean ± standard deviation (min – max)" over the seeds."""
+    """ "mean ± standard deviation (min – max)" over the seeds."""
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{form.format(statistics.mean(values))} ± {form.format(spread)} ({form.format(min(values))} – " \
-           f"{form.format(max(values))})"
+    return (
+        f"{form.format(statistics.mean(values))} ± {form.format(spread)} ({form.format(min(values))} – "
+        f"{form.format(max(values))})"
+    )
 
 
 def count_parameters(module: torch.nn.Module) -> int:
@@ -54,10 +56,16 @@ def plot_training(path, gan_snapshots: dict[int, dict[int, torch.Tensor]], ddpm_
     for seed, by_step in gan_snapshots.items():
         scores = [mode_coverage(points, mixture.centers, mixture.std) for points in by_step.values()]
         steps = list(by_step)
-        (line,) = gan_axis.plot(steps, [s.high_quality_fraction for s in scores], marker=".",
-                                label=f"seed {seed}: high quality")
-        gan_axis.plot(steps, [s.modes_captured / 8 for s in scores], linestyle=":", color=line.get_color(),
-                      label=f"seed {seed}: modes captured / 8")
+        (line,) = gan_axis.plot(
+            steps, [s.high_quality_fraction for s in scores], marker=".", label=f"seed {seed}: high quality"
+        )
+        gan_axis.plot(
+            steps,
+            [s.modes_captured / 8 for s in scores],
+            linestyle=":",
+            color=line.get_color(),
+            label=f"seed {seed}: modes captured / 8",
+        )
     gan_axis.set(title="GAN: samples of fixed latents along training", xlabel="iteration", ylim=(0, 1.05))
     for seed, trained in ddpm_runs.items():
         loss_axis.plot(trained.steps, trained.losses, label=f"seed {seed}")
@@ -83,40 +91,65 @@ def main() -> None:
         gan_snapshots[seed], ddpm_runs[seed] = gan.snapshots, ddpm
         pipeline = ddpm.pipeline
         drawn = {"GAN": (*sample_gan(gan.pipeline, num_samples, seed=100 + seed), gan.seconds)}
-        drawn[f"DDPM, {full_steps} steps"] = (*sample_diffusion(pipeline, num_samples, full_steps, seed=100 + seed),
-                                              ddpm.seconds)
+        drawn[f"DDPM, {full_steps} steps"] = (
+            *sample_diffusion(pipeline, num_samples, full_steps, seed=100 + seed),
+            ddpm.seconds,
+        )
         pipeline.scheduler = DDIMScheduler.from_config(pipeline.scheduler.config)
         drawn["DDIM, 50 steps"] = (*sample_diffusion(pipeline, num_samples, 50, seed=100 + seed), ddpm.seconds)
         for name, (points, sampling_seconds, training_seconds) in drawn.items():
             scores = score_points(points, "ring8")
-            results[name].append({
-                "training_s": training_seconds, "ms_per_sample": 1000 * sampling_seconds / num_samples,
-                "modes": scores.modes_captured, "high_quality": scores.high_quality_fraction,
-                "kl": mode_coverage(points, mixture.centers, mixture.std).kl_from_uniform,
-                "sw": scores.sliced_wasserstein, "sw_floor": scores.sliced_wasserstein_floor,
-            })
+            results[name].append(
+                {
+                    "training_s": training_seconds,
+                    "ms_per_sample": 1000 * sampling_seconds / num_samples,
+                    "modes": scores.modes_captured,
+                    "high_quality": scores.high_quality_fraction,
+                    "kl": mode_coverage(points, mixture.centers, mixture.std).kl_from_uniform,
+                    "sw": scores.sliced_wasserstein,
+                    "sw_floor": scores.sliced_wasserstein_floor,
+                }
+            )
             if name != "DDIM, 50 steps":
                 samples[f"{name}, seed {seed}"] = points
             print(name, seed, results[name][-1], flush=True)
 
     for model, prefix in (("gan", "GAN"), ("ddpm", "DDPM")):
         panels = {name: points for name, points in samples.items() if name.startswith(prefix)}
-        plot_samples_2d(panels, run.figure(f"samples-{model}"), data=data[:2000], mixture=mixture,
-                        title=f"{prefix}, {max_steps} training iterations on ring8, one panel per seed")
+        plot_samples_2d(
+            panels,
+            run.figure(f"samples-{model}"),
+            data=data[:2000],
+            mixture=mixture,
+            title=f"{prefix}, {max_steps} training iterations on ring8, one panel per seed",
+        )
     plot_training(run.figure("training"), gan_snapshots, ddpm_runs, mixture)
 
     rows = []
     for name, per_seed in results.items():
         column = {key: [r[key] for r in per_seed] for key in per_seed[0]}
-        rows.append([name, mean_and_spread(column["training_s"], "{:.0f}"),
-                     mean_and_spread(column["ms_per_sample"], "{:.4f}"),
-                     " / ".join(str(m) for m in column["modes"]),
-                     mean_and_spread([100 * v for v in column["high_quality"]], "{:.1f}"),
-                     # KL is infinite when no sample is of high quality: listed, not averaged
-                     " / ".join(f"{kl:.2f}" for kl in column["kl"]), mean_and_spread(column["sw"], "{:.3f}")])
+        rows.append(
+            [
+                name,
+                mean_and_spread(column["training_s"], "{:.0f}"),
+                mean_and_spread(column["ms_per_sample"], "{:.4f}"),
+                " / ".join(str(m) for m in column["modes"]),
+                mean_and_spread([100 * v for v in column["high_quality"]], "{:.1f}"),
+                # KL is infinite when no sample is of high quality: listed, not averaged
+                " / ".join(f"{kl:.2f}" for kl in column["kl"]),
+                mean_and_spread(column["sw"], "{:.3f}"),
+            ]
+        )
     table = markdown_table(
-        ["model", "training (s)", "sampling (ms per sample)", "modes captured, seeds 0 / 1 / 2", "high quality (%)",
-         "KL(modes ‖ uniform), seeds 0 / 1 / 2", "sliced Wasserstein"],
+        [
+            "model",
+            "training (s)",
+            "sampling (ms per sample)",
+            "modes captured, seeds 0 / 1 / 2",
+            "high quality (%)",
+            "KL(modes ‖ uniform), seeds 0 / 1 / 2",
+            "sliced Wasserstein",
+        ],
         rows,
     )
     gan_parameters = count_parameters(gan.pipeline.generator) + count_parameters(gan.pipeline.discriminator)

@@ -76,12 +76,14 @@ def vanishing_gradient(data: torch.Tensor, checkpoints: list[int], seed: int = 0
             optimizer.step()
         steps_taken = checkpoint
         fake_logits = discriminator(generator(z))
-        rows.append({
-            "d_steps": checkpoint,
-            "d_fake": float(torch.sigmoid(fake_logits.detach()).mean()),
-            "saturating": gradient_norm(generator, generator_saturating_loss(fake_logits)),
-            "non_saturating": gradient_norm(generator, generator_non_saturating_loss(fake_logits)),
-        })
+        rows.append(
+            {
+                "d_steps": checkpoint,
+                "d_fake": float(torch.sigmoid(fake_logits.detach()).mean()),
+                "saturating": gradient_norm(generator, generator_saturating_loss(fake_logits)),
+                "non_saturating": gradient_norm(generator, generator_non_saturating_loss(fake_logits)),
+            }
+        )
     return rows
 
 
@@ -92,16 +94,27 @@ def plot_vanishing_gradient(path, rows: list[dict[str, float]]) -> None:
     # ∂/∂l of each loss, with D = σ(l): log(1 − σ(l)) -> −σ(l) = −D; −log σ(l) -> σ(l) − 1 = −(1 − D).
     slope_axis.plot(d, d, color="#d62728", linewidth=2, label="saturating, log(1 − D(G(z))): |∂L/∂l| = D")
     slope_axis.plot(d, 1 - d, color="#1f77b4", linewidth=2, label="non-saturating, −log D(G(z)): |∂L/∂l| = 1 − D")
-    slope_axis.set(xscale="log", yscale="log", ylim=(1e-6, 2), xlabel="D(G(z)) = σ(l)",
-                   ylabel="|∂L_G / ∂l|, l the logit", title="the generator's loss, differentiated at the logit")
+    slope_axis.set(
+        xscale="log",
+        yscale="log",
+        ylim=(1e-6, 2),
+        xlabel="D(G(z)) = σ(l)",
+        ylabel="|∂L_G / ∂l|, l the logit",
+        title="the generator's loss, differentiated at the logit",
+    )
     steps = [r["d_steps"] for r in rows]
     measured_axis.plot(steps, [r["saturating"] for r in rows], "o-", color="#d62728", label="‖∇_θG‖, saturating loss")
-    measured_axis.plot(steps, [r["non_saturating"] for r in rows], "o-", color="#1f77b4",
-                       label="‖∇_θG‖, non-saturating loss")
+    measured_axis.plot(
+        steps, [r["non_saturating"] for r in rows], "o-", color="#1f77b4", label="‖∇_θG‖, non-saturating loss"
+    )
     measured_axis.set_xscale("symlog", linthresh=10)  # linear from 0 to 10, logarithmic beyond
     measured_axis.set_xticks(steps, [str(s) for s in steps])
-    measured_axis.set(yscale="log", xlabel="discriminator steps against the fixed generator",
-                      ylabel="generator gradient norm", title="as D learns to reject G's samples")
+    measured_axis.set(
+        yscale="log",
+        xlabel="discriminator steps against the fixed generator",
+        ylabel="generator gradient norm",
+        title="as D learns to reject G's samples",
+    )
     d_axis = measured_axis.twinx()
     d_axis.plot(steps, [r["d_fake"] for r in rows], "s--", color="grey", markersize=4, label="mean D(G(z)) (right)")
     d_axis.set(yscale="log", ylabel="mean D(G(z))")
@@ -146,8 +159,16 @@ def main() -> None:
     plot_vanishing_gradient(run.figure("vanishing-gradient"), gradient_rows)
     gradient_table = markdown_table(
         ["D steps", "mean D(G(z))", "‖∇_θG‖ saturating", "‖∇_θG‖ non-saturating", "ratio non-sat. / sat."],
-        [[r["d_steps"], f"{r['d_fake']:.2e}", f"{r['saturating']:.2e}", f"{r['non_saturating']:.2e}",
-          f"{r['non_saturating'] / max(r['saturating'], 1e-300):.3g}"] for r in gradient_rows],
+        [
+            [
+                r["d_steps"],
+                f"{r['d_fake']:.2e}",
+                f"{r['saturating']:.2e}",
+                f"{r['non_saturating']:.2e}",
+                f"{r['non_saturating'] / max(r['saturating'], 1e-300):.3g}",
+            ]
+            for r in gradient_rows
+        ],
     )
     print(gradient_table, flush=True)
 
@@ -161,28 +182,52 @@ def main() -> None:
         snapshots[name] = gan.snapshots
         scores = score_points(samples[name], "ring8")
         coverage = mode_coverage(samples[name], mixture.centers, mixture.std)
-        rows.append([name, f"{gan.config.d_steps}", f"{scores.modes_captured} / {scores.num_modes}",
-                     f"{scores.high_quality_fraction:.1%}", f"{coverage.kl_from_uniform:.3f}",
-                     f"{scores.sliced_wasserstein:.3f} (floor {scores.sliced_wasserstein_floor:.3f})",
-                     f"{gan.seconds:.0f}"])
+        rows.append(
+            [
+                name,
+                f"{gan.config.d_steps}",
+                f"{scores.modes_captured} / {scores.num_modes}",
+                f"{scores.high_quality_fraction:.1%}",
+                f"{coverage.kl_from_uniform:.3f}",
+                f"{scores.sliced_wasserstein:.3f} (floor {scores.sliced_wasserstein_floor:.3f})",
+                f"{gan.seconds:.0f}",
+            ]
+        )
         print(rows[-1], flush=True)
     data_scores = mode_coverage(data[:NUM_EVAL_SAMPLES], mixture.centers, mixture.std)
 
-    plot_samples_2d(samples, run.figure("samples"), data=data[:2000], mixture=mixture,
-                    title=f"ring8 after {max_steps} generator steps, seed 0: samples (red) over the data (grey)")
+    plot_samples_2d(
+        samples,
+        run.figure("samples"),
+        data=data[:2000],
+        mixture=mixture,
+        title=f"ring8 after {max_steps} generator steps, seed 0: samples (red) over the data (grey)",
+    )
     plot_coverage_curves(run.figure("coverage"), snapshots, mixture)
     non_saturating = snapshots["non-saturating"]
     # Four snapshots from the second to the last: the early collapse, and where training ends.
     steps = list(non_saturating)
     first, last = min(1, len(steps) - 1), len(steps) - 1
     shown_steps = sorted({steps[first + round(k * (last - first) / 3)] for k in range(4)})
-    plot_samples_2d({f"step {s}": non_saturating[s] for s in shown_steps}, run.figure("non-saturating-steps"),
-                    data=data[:2000], mixture=mixture, title="non-saturating GAN: the same latents along training")
+    plot_samples_2d(
+        {f"step {s}": non_saturating[s] for s in shown_steps},
+        run.figure("non-saturating-steps"),
+        data=data[:2000],
+        mixture=mixture,
+        title="non-saturating GAN: the same latents along training",
+    )
     plot_gan_training(trained["minimax (saturating)"].records, run.figure("minimax-training"), loss="minimax")
 
     table = markdown_table(
-        ["GAN", "D steps per G step", "modes captured", "high quality", "KL(modes ‖ uniform)",
-         "sliced Wasserstein", "training (s)"],
+        [
+            "GAN",
+            "D steps per G step",
+            "modes captured",
+            "high quality",
+            "KL(modes ‖ uniform)",
+            "sliced Wasserstein",
+            "training (s)",
+        ],
         rows,
     )
     run.write_generated(f"""

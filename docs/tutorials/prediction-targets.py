@@ -52,8 +52,9 @@ def errors_by_timestep(pipeline, x0: torch.Tensor, seed: int = 7) -> tuple[list[
         output = network(x_t, t)
         alpha_bar = float(scheduler.alphas_cumprod[t])
         x0_errors.append(float(((predict_x0(output, x_t, alpha_bar, prediction_type) - x0) ** 2).sum(1).mean()))
-        epsilon_errors.append(float(((predict_epsilon(output, x_t, alpha_bar, prediction_type) - noise) ** 2)
-                                    .sum(1).mean()))
+        epsilon_errors.append(
+            float(((predict_epsilon(output, x_t, alpha_bar, prediction_type) - noise) ** 2).sum(1).mean())
+        )
     return x0_errors, epsilon_errors
 
 
@@ -65,12 +66,14 @@ def plot_losses_and_errors(path, trained: dict, errors: dict) -> None:
         x0_errors, epsilon_errors = errors[name]
         x0_axis.plot(ERROR_TIMESTEPS, x0_errors, marker=".", label=f"trained on {name}")
         epsilon_axis.plot(ERROR_TIMESTEPS, epsilon_errors, marker=".", label=f"trained on {name}")
-    loss_axis.set(yscale="log", title="training loss, each in its own units", xlabel="step",
-                  ylabel="mean squared error per coordinate")
-    x0_axis.set(yscale="log", title="error of the implied x̂_0 (held-out data)", xlabel="t",
-                ylabel="E ‖x̂_0 − x_0‖²")
-    epsilon_axis.set(yscale="log", title="error of the implied ε̂ (held-out data)", xlabel="t",
-                     ylabel="E ‖ε̂ − ε‖²")
+    loss_axis.set(
+        yscale="log",
+        title="training loss, each in its own units",
+        xlabel="step",
+        ylabel="mean squared error per coordinate",
+    )
+    x0_axis.set(yscale="log", title="error of the implied x̂_0 (held-out data)", xlabel="t", ylabel="E ‖x̂_0 − x_0‖²")
+    epsilon_axis.set(yscale="log", title="error of the implied ε̂ (held-out data)", xlabel="t", ylabel="E ‖ε̂ − ε‖²")
     for axis in (loss_axis, x0_axis, epsilon_axis):
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
@@ -102,30 +105,54 @@ def main() -> None:
         for sampler, points in ((f"DDPM, {ddpm_steps} steps", ddpm_points), ("DDIM, 50 steps", ddim_points)):
             scores = score_points(points, "ring8")
             kl = mode_coverage(points, mixture.centers, mixture.std).kl_from_uniform
-            rows.append([name, sampler, f"{result.losses[-1]:.4f}", f"{scores.modes_captured} / {scores.num_modes}",
-                         f"{scores.high_quality_fraction:.1%}", f"{kl:.3f}", f"{scores.median_distance:.2f}",
-                         f"{scores.sliced_wasserstein:.3f} ({scores.sliced_wasserstein_floor:.3f})"])
+            rows.append(
+                [
+                    name,
+                    sampler,
+                    f"{result.losses[-1]:.4f}",
+                    f"{scores.modes_captured} / {scores.num_modes}",
+                    f"{scores.high_quality_fraction:.1%}",
+                    f"{kl:.3f}",
+                    f"{scores.median_distance:.2f}",
+                    f"{scores.sliced_wasserstein:.3f} ({scores.sliced_wasserstein_floor:.3f})",
+                ]
+            )
             print(rows[-1], flush=True)
 
     plot_losses_and_errors(run.figure("errors"), trained, errors)
     for sampler, label in (("ddpm", f"DDPM, {ddpm_steps} steps"), ("ddim", "DDIM, 50 steps")):
         panels = {name.split(",")[0]: points for name, points in samples.items() if name.endswith(label)}
-        plot_samples_2d(panels, run.figure(f"samples-{sampler}"), data=data[:2000], mixture=mixture,
-                        title=f"ring8, {max_steps} training steps per target; sampled with {label}")
+        plot_samples_2d(
+            panels,
+            run.figure(f"samples-{sampler}"),
+            data=data[:2000],
+            mixture=mixture,
+            title=f"ring8, {max_steps} training steps per target; sampled with {label}",
+        )
 
     error_rows = []
     for index, t in enumerate(ERROR_TIMESTEPS):
         if t in (0, 10, 100, 500, 999):
-            error_rows.append([t] + [f"{errors[name][0][index]:.2e}" for name in TARGETS]
-                              + [f"{errors[name][1][index]:.2e}" for name in TARGETS])
+            error_rows.append(
+                [t]
+                + [f"{errors[name][0][index]:.2e}" for name in TARGETS]
+                + [f"{errors[name][1][index]:.2e}" for name in TARGETS]
+            )
     error_table = markdown_table(
         ["t"] + [f"‖x̂_0 − x_0‖², {name}" for name in TARGETS] + [f"‖ε̂ − ε‖², {name}" for name in TARGETS],
         error_rows,
     )
     table = markdown_table(
-        ["target", "sampler", "final training loss", "modes captured", "high quality", "KL(modes ‖ uniform)",
-         f"median distance to a mode, in σ (data: {spread_around_modes(data, mixture):.2f})",
-         "sliced Wasserstein (floor)"],
+        [
+            "target",
+            "sampler",
+            "final training loss",
+            "modes captured",
+            "high quality",
+            "KL(modes ‖ uniform)",
+            f"median distance to a mode, in σ (data: {spread_around_modes(data, mixture):.2f})",
+            "sliced Wasserstein (floor)",
+        ],
         rows,
     )
     run.write_generated(f"""

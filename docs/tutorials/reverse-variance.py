@@ -61,19 +61,30 @@ def plot_variances(path, scheduler: DDPMScheduler) -> None:
         timesteps, betas, tilde_betas = step_variances(scheduler, steps)
         marker = None if steps == 1000 else "."
         variance_axis.plot(timesteps, betas, color=colour, marker=marker, label=f"β, {steps} steps")
-        variance_axis.plot(timesteps, tilde_betas, color=colour, marker=marker, linestyle="--",
-                           label=f"β̃, {steps} steps")
-        ratio_axis.plot(timesteps, torch.tensor(tilde_betas) / torch.tensor(betas), color=colour, marker=marker,
-                        label=f"{steps} steps")
-    variance_axis.set(yscale="log", title="σ² of each reverse step: β (solid) and β̃ (dashed)", xlabel="t",
-                      ylabel="variance of the step")
+        variance_axis.plot(
+            timesteps, tilde_betas, color=colour, marker=marker, linestyle="--", label=f"β̃, {steps} steps"
+        )
+        ratio_axis.plot(
+            timesteps,
+            torch.tensor(tilde_betas) / torch.tensor(betas),
+            color=colour,
+            marker=marker,
+            label=f"{steps} steps",
+        )
+    variance_axis.set(
+        yscale="log",
+        title="σ² of each reverse step: β (solid) and β̃ (dashed)",
+        xlabel="t",
+        ylabel="variance of the step",
+    )
     ratio_axis.set(title="β̃ / β = (1 − ᾱ_prev) / (1 − ᾱ_t)", xlabel="t", ylabel="ratio", ylim=(0, 1.05))
     variance_axis.legend(fontsize=7, ncol=2)
     ratio_axis.legend(fontsize=8)
     for axis in (variance_axis, ratio_axis):
         axis.grid(alpha=0.3)
-    figure.suptitle("the two fixed reverse variances along each sampling schedule (linear β, T = 1000, "
-                    "'leading' spacing)")
+    figure.suptitle(
+        "the two fixed reverse variances along each sampling schedule (linear β, T = 1000, 'leading' spacing)"
+    )
     figure.savefig(path, dpi=100)
 
 
@@ -96,20 +107,39 @@ def main() -> None:
                 samples[f"{name}, {steps} steps"] = points
             scores = score_points(points, "ring8")
             kl = mode_coverage(points, mixture.centers, mixture.std).kl_from_uniform
-            rows.append([name, steps, f"{scores.modes_captured} / {scores.num_modes}",
-                         f"{scores.high_quality_fraction:.1%}", f"{kl:.3f}",
-                         f"{scores.median_distance:.2f}",
-                         f"{scores.sliced_wasserstein:.3f} ({scores.sliced_wasserstein_floor:.3f})", f"{seconds:.1f}"])
+            rows.append(
+                [
+                    name,
+                    steps,
+                    f"{scores.modes_captured} / {scores.num_modes}",
+                    f"{scores.high_quality_fraction:.1%}",
+                    f"{kl:.3f}",
+                    f"{scores.median_distance:.2f}",
+                    f"{scores.sliced_wasserstein:.3f} ({scores.sliced_wasserstein_floor:.3f})",
+                    f"{seconds:.1f}",
+                ]
+            )
             print(rows[-1], flush=True)
 
     plot_variances(run.figure("variances"), DDPMScheduler())
-    plot_samples_2d(samples, run.figure("samples"), data=data[:2000], mixture=mixture,
-                    title=f"one ε-prediction network ({max_steps} training steps), sampled with σ² = β̃ (top) "
-                          "and σ² = β (bottom)")
+    plot_samples_2d(
+        samples,
+        run.figure("samples"),
+        data=data[:2000],
+        mixture=mixture,
+        title=f"one ε-prediction network ({max_steps} training steps), sampled with σ² = β̃ (top) and σ² = β (bottom)",
+    )
     table = markdown_table(
-        ["reverse variance", "steps", "modes captured", "high quality", "KL(modes ‖ uniform)",
-         f"median distance to a mode, in σ (data: {spread_around_modes(data, mixture):.2f})",
-         "sliced Wasserstein (floor)", "sampling (s)"],
+        [
+            "reverse variance",
+            "steps",
+            "modes captured",
+            "high quality",
+            "KL(modes ‖ uniform)",
+            f"median distance to a mode, in σ (data: {spread_around_modes(data, mixture):.2f})",
+            "sliced Wasserstein (floor)",
+            "sampling (s)",
+        ],
         rows,
     )
     run.write_generated(f"""

@@ -40,7 +40,9 @@ PICTURE_TIMESTEPS = (0, 100, 250, 500, 750, 999)
 
 
 @torch.no_grad()
-def mode_accuracy(scheduler: DDPMScheduler, x0: torch.Tensor, modes: torch.Tensor, mixture, seed: int = 0) -> torch.Tensor:
+def mode_accuracy(
+    scheduler: DDPMScheduler, x0: torch.Tensor, modes: torch.Tensor, mixture, seed: int = 0
+) -> torch.Tensor:
     """Accuracy, at every t, of the Bayes classifier of x_0's mode given x_t ~ q(x_t | x_0).
 
     Under the forward process, x_t given mode k is N(√ᾱ_t c_k, (ᾱ_t σ² + 1 − ᾱ_t) I) with the
@@ -62,11 +64,20 @@ def plot_destruction(path, schedulers: dict[str, DDPMScheduler], accuracies: dic
         t = torch.arange(len(scheduler.alphas_cumprod))
         accuracy_axis.plot(t, accuracies[name], color=colour, label=name)
         signal_axis.plot(t, scheduler.alphas_cumprod.sqrt(), color=colour, label=f"{name}: √ᾱ_t (signal scale)")
-        signal_axis.plot(t, (1 - scheduler.alphas_cumprod).sqrt(), color=colour, linestyle="--",
-                         label=f"{name}: √(1 − ᾱ_t) (noise scale)")
+        signal_axis.plot(
+            t,
+            (1 - scheduler.alphas_cumprod).sqrt(),
+            color=colour,
+            linestyle="--",
+            label=f"{name}: √(1 − ᾱ_t) (noise scale)",
+        )
     accuracy_axis.axhline(1 / 8, color="grey", linestyle=":", label="chance, 1/8")
-    accuracy_axis.set(title="which mode did x_0 come from? best guess from x_t", xlabel="t",
-                      ylabel="accuracy of the Bayes classifier", ylim=(0, 1.02))
+    accuracy_axis.set(
+        title="which mode did x_0 come from? best guess from x_t",
+        xlabel="t",
+        ylabel="accuracy of the Bayes classifier",
+        ylim=(0, 1.02),
+    )
     signal_axis.set(title="x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε", xlabel="t", ylabel="scale")
     for axis in (accuracy_axis, signal_axis):
         axis.grid(alpha=0.3)
@@ -88,7 +99,9 @@ def main() -> None:
     num_samples = 500 if run.quick else NUM_EVAL_SAMPLES
     full_steps = 100 if run.quick else 1000
     data, mixture = load_points("ring8")
-    schedulers = {name: DDPMScheduler(beta_schedule=schedule, clip_sample=False) for name, schedule in SCHEDULES.items()}
+    schedulers = {
+        name: DDPMScheduler(beta_schedule=schedule, clip_sample=False) for name, schedule in SCHEDULES.items()
+    }
 
     # 1-2. The tables, and how fast each schedule destroys the modes.
     x0 = load_points("ring8", num_samples=num_points, seed=2)[0].double()
@@ -97,8 +110,9 @@ def main() -> None:
     plot_schedules(run.figure("curves"), schedules=tuple(SCHEDULES.values()))
     plot_destruction(run.figure("destruction"), schedulers, accuracies)
     for name, scheduler in schedulers.items():
-        plot_forward_process(x0[:3000].float(), run.figure(f"forward-{name}"), scheduler=scheduler,
-                             timesteps=PICTURE_TIMESTEPS)
+        plot_forward_process(
+            x0[:3000].float(), run.figure(f"forward-{name}"), scheduler=scheduler, timesteps=PICTURE_TIMESTEPS
+        )
 
     table_rows = []
     # "Destroyed": the best guess does less than one point in a hundred better than chance.
@@ -106,14 +120,28 @@ def main() -> None:
     for name, scheduler in schedulers.items():
         alpha_bar = scheduler.alphas_cumprod
         log_snr = torch.log(alpha_bar / (1 - alpha_bar))
-        table_rows.append([
-            name, *[f"{float(alpha_bar[t]):.3g}" for t in (250, 500, 750, 999)],
-            first_below(log_snr, 0.0), first_below(accuracies[name], 0.5), first_below(accuracies[name], chance_level),
-            f"{float((accuracies[name] < chance_level).double().mean()):.0%}",
-        ])
+        table_rows.append(
+            [
+                name,
+                *[f"{float(alpha_bar[t]):.3g}" for t in (250, 500, 750, 999)],
+                first_below(log_snr, 0.0),
+                first_below(accuracies[name], 0.5),
+                first_below(accuracies[name], chance_level),
+                f"{float((accuracies[name] < chance_level).double().mean()):.0%}",
+            ]
+        )
     schedule_table = markdown_table(
-        ["schedule", "ᾱ_250", "ᾱ_500", "ᾱ_750", "ᾱ_999", "first t with SNR < 1", "first t with accuracy < 50%",
-         "first t with accuracy < 1/8 + 0.01", "share of the T steps below it"],
+        [
+            "schedule",
+            "ᾱ_250",
+            "ᾱ_500",
+            "ᾱ_750",
+            "ᾱ_999",
+            "first t with SNR < 1",
+            "first t with accuracy < 50%",
+            "first t with accuracy < 1/8 + 0.01",
+            "share of the T steps below it",
+        ],
         table_rows,
     )
 
@@ -130,17 +158,38 @@ def main() -> None:
             samples[f"{name}, {sampler}"] = points
             scores = score_points(points, "ring8")
             kl = mode_coverage(points, mixture.centers, mixture.std).kl_from_uniform
-            rows.append([name, sampler, f"{trained.losses[-1]:.4f}", f"{scores.modes_captured} / {scores.num_modes}",
-                         f"{scores.high_quality_fraction:.1%}", f"{kl:.3f}", f"{scores.median_distance:.2f}",
-                         f"{scores.sliced_wasserstein:.3f} ({scores.sliced_wasserstein_floor:.3f})"])
+            rows.append(
+                [
+                    name,
+                    sampler,
+                    f"{trained.losses[-1]:.4f}",
+                    f"{scores.modes_captured} / {scores.num_modes}",
+                    f"{scores.high_quality_fraction:.1%}",
+                    f"{kl:.3f}",
+                    f"{scores.median_distance:.2f}",
+                    f"{scores.sliced_wasserstein:.3f} ({scores.sliced_wasserstein_floor:.3f})",
+                ]
+            )
             print(rows[-1], flush=True)
-    plot_samples_2d(samples, run.figure("samples"), data=data[:2000], mixture=mixture,
-                    title=f"ε-prediction networks trained {max_steps} steps with each schedule: samples (red) "
-                          "over the data (grey)")
+    plot_samples_2d(
+        samples,
+        run.figure("samples"),
+        data=data[:2000],
+        mixture=mixture,
+        title=f"ε-prediction networks trained {max_steps} steps with each schedule: samples (red) "
+        "over the data (grey)",
+    )
     trained_table = markdown_table(
-        ["schedule", "sampler", "final training loss", "modes captured", "high quality", "KL(modes ‖ uniform)",
-         f"median distance to a mode, in σ (data: {spread_around_modes(data, mixture):.2f})",
-         "sliced Wasserstein (floor)"],
+        [
+            "schedule",
+            "sampler",
+            "final training loss",
+            "modes captured",
+            "high quality",
+            "KL(modes ‖ uniform)",
+            f"median distance to a mode, in σ (data: {spread_around_modes(data, mixture):.2f})",
+            "sliced Wasserstein (floor)",
+        ],
         rows,
     )
     run.write_generated(f"""

@@ -83,8 +83,11 @@ def _float_or_none(text: str) -> float | str:
 
 def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data")
-    data.add_argument("--dataset", help="ring8, grid25, swissroll, moons, circle, line, digits, mnist5k, "
-                                        "an image folder, or hf:NAME (default: ring8)")
+    data.add_argument(
+        "--dataset",
+        help="ring8, grid25, swissroll, moons, circle, line, digits, mnist5k, "
+        "an image folder, or hf:NAME (default: ring8)",
+    )
     data.add_argument("--resolution", type=_positive_int, help="resize images to this size (default: the data's)")
     data.add_argument("--center-crop", action="store_true", default=None, help="crop images to a centred square")
     data.add_argument("--random-flip", action="store_true", default=None, help="flip images left-right at random")
@@ -98,8 +101,11 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     optimization.add_argument("--max-steps", type=_positive_int, help="optimizer steps (default 1000)")
     optimization.add_argument("--learning-rate", type=_positive_float, help="default: the method's paper's")
     optimization.add_argument("--lr-warmup-steps", type=_count, help="linear learning-rate warm-up (default 0)")
-    optimization.add_argument("--lr-schedule", choices=_LR_SCHEDULES,
-                              help="after the warm-up: constant, or cosine decay to 0 at --max-steps (default: constant)")
+    optimization.add_argument(
+        "--lr-schedule",
+        choices=_LR_SCHEDULES,
+        help="after the warm-up: constant, or cosine decay to 0 at --max-steps (default: constant)",
+    )
     optimization.add_argument("--gradient-accumulation-steps", type=_positive_int, help="micro-batches per step")
     optimization.add_argument("--max-grad-norm", type=_float_or_none, help="gradient clipping, or 'none'")
     optimization.add_argument("--mixed-precision", choices=_MIXED_PRECISION, help="bf16 works on CPUs (default: no)")
@@ -112,7 +118,9 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--checkpoints-total-limit", type=_positive_int, help="keep this many checkpoints (default 3)")
     run.add_argument("--resume-from-checkpoint", help="'latest' or a checkpoint folder")
     run.add_argument("--log-every", type=_positive_int, help="steps between log lines (default 10)")
-    run.add_argument("--sample-every", type=_count, help="steps between sample grids, 0: only at the end (default 500)")
+    run.add_argument(
+        "--sample-every", type=_count, help="steps between sample grids, 0: only at the end (default 500)"
+    )
     run.add_argument("--num-sample-images", type=_positive_int, help="images per sample grid (default 64)")
     run.add_argument("--report-to", choices=_REPORT_TO, help="also log to TensorBoard or W&B")
     run.add_argument("--push-to-hub", action="store_true", default=None, help="upload the pipeline at the end")
@@ -126,14 +134,16 @@ def build_parser() -> argparse.ArgumentParser:
         The parser of every command: ``train ddpm|gan``, ``sample``, ``evaluate`` and
         ``plot schedules|forward|reverse|gan-curves|scatter``.
     """
-    parser = argparse.ArgumentParser(prog="gandiff", description="Train, sample, evaluate and picture GANs and "
-                                                                 "diffusion models.")
+    parser = argparse.ArgumentParser(
+        prog="gandiff", description="Train, sample, evaluate and picture GANs and diffusion models."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,evaluate,plot}")
 
     train = commands.add_parser("train", help="train a model", description="Train a DDPM or a GAN.")
     methods = train.add_subparsers(dest="method", required=True, metavar="{ddpm,gan}")
-    ddpm = methods.add_parser("ddpm", help="denoising diffusion (Ho et al. 2020)",
-                              description="Train a DDPM (Ho et al. 2020, Algorithm 1).")
+    ddpm = methods.add_parser(
+        "ddpm", help="denoising diffusion (Ho et al. 2020)", description="Train a DDPM (Ho et al. 2020, Algorithm 1)."
+    )
     _add_training_flags(ddpm)
     diffusion = ddpm.add_argument_group("diffusion")
     diffusion.add_argument("--num-train-timesteps", type=_positive_int, help="T (default 1000)")
@@ -143,8 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     diffusion.add_argument("--snr-gamma", type=_positive_float, help="min-SNR-γ loss weighting (Hang et al.: 5)")
     diffusion.add_argument("--num-inference-steps", type=_positive_int, help="DDIM steps for sample grids (50)")
 
-    gan = methods.add_parser("gan", help="generative adversarial network (Goodfellow et al. 2014)",
-                             description="Train a GAN (Goodfellow et al. 2014, Algorithm 1).")
+    gan = methods.add_parser(
+        "gan",
+        help="generative adversarial network (Goodfellow et al. 2014)",
+        description="Train a GAN (Goodfellow et al. 2014, Algorithm 1).",
+    )
     _add_training_flags(gan)
     game = gan.add_argument_group("GAN")
     game.add_argument("--loss", choices=_GAN_LOSSES, help="default: non_saturating")
@@ -157,16 +170,22 @@ def build_parser() -> argparse.ArgumentParser:
     game.add_argument("--clip-value", type=_positive_float, help="weight-clipping c (default 0.01)")
     game.add_argument("--latent-dim", type=_positive_int, help="size of z (default: 100 images, 2 points)")
 
-    sample = commands.add_parser("sample", help="sample a saved pipeline into a PNG",
-                                 description="Sample a pipeline folder (or a training run's output folder).")
+    sample = commands.add_parser(
+        "sample",
+        help="sample a saved pipeline into a PNG",
+        description="Sample a pipeline folder (or a training run's output folder).",
+    )
     sample.add_argument("path", help="a pipeline folder, a training run's output folder, or a Hub repo id")
     sample.add_argument("--num-samples", type=_positive_int, default=64, help="default 64")
     sample.add_argument("--out", default="samples.png", help="the PNG to write (default samples.png)")
     sample.add_argument("--scheduler", choices=tuple(_SCHEDULERS), help="swap the diffusion scheduler")
     sample.add_argument("--steps", type=_positive_int, help="sampling steps (default: 50 for ddim, T for ddpm)")
     sample.add_argument("--seed", type=_count, default=0)
-    sample.add_argument("--rejection-sampling", action="store_true",
-                        help="GANs: keep the samples that discriminator rejection sampling accepts (Azadi et al. 2019)")
+    sample.add_argument(
+        "--rejection-sampling",
+        action="store_true",
+        help="GANs: keep the samples that discriminator rejection sampling accepts (Azadi et al. 2019)",
+    )
     _add_evaluate_command(commands)
     _add_plot_command(commands)
     return parser
@@ -174,68 +193,106 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_evaluate_command(commands) -> None:
     evaluate = commands.add_parser(
-        "evaluate", help="score a saved pipeline against its data set",
+        "evaluate",
+        help="score a saved pipeline against its data set",
         description="Sample a pipeline and score the samples against its data set, each score beside the "
-                    "data's own floor (what real data scores the same way): mode coverage and sliced Wasserstein "
-                    "for 2-D sets; Fréchet distance on the shipped classifier's features, class coverage and "
-                    "precision/recall for digits and mnist5k. Prints a table and writes it as JSON.")
+        "data's own floor (what real data scores the same way): mode coverage and sliced Wasserstein "
+        "for 2-D sets; Fréchet distance on the shipped classifier's features, class coverage and "
+        "precision/recall for digits and mnist5k. Prints a table and writes it as JSON.",
+    )
     evaluate.add_argument("path", help="a pipeline folder, a training run's output folder, or a Hub repo id")
-    evaluate.add_argument("--dataset", help="the data set the model learned (default: the run's, from its "
-                                            "training_config.json)")
-    evaluate.add_argument("--num-samples", type=_positive_int,
-                          help="default: 2500 for 2-D sets (VEEGAN / PacGAN), the held-out half for images")
+    evaluate.add_argument(
+        "--dataset", help="the data set the model learned (default: the run's, from its training_config.json)"
+    )
+    evaluate.add_argument(
+        "--num-samples",
+        type=_positive_int,
+        help="default: 2500 for 2-D sets (VEEGAN / PacGAN), the held-out half for images",
+    )
     evaluate.add_argument("--scheduler", choices=tuple(_SCHEDULERS), help="swap the diffusion scheduler")
     evaluate.add_argument("--steps", type=_positive_int, help="sampling steps (default: 50 for ddim, T for ddpm)")
     evaluate.add_argument("--seed", type=_count, default=0)
     evaluate.add_argument("--batch-size", type=_positive_int, default=500, help="samples per call (default 500)")
-    evaluate.add_argument("--json", help=f"where to write the result (default: PATH/{_EVALUATION_NAME} for a "
-                                         f"folder, ./{_EVALUATION_NAME} for a Hub repo)")
-    evaluate.add_argument("--inception", action="store_true",
-                          help="add the standard Inception FID (needs gandiff[metrics] and downloaded weights)")
-    evaluate.add_argument("--rejection-sampling", action="store_true",
-                          help="GANs: score the samples that discriminator rejection sampling accepts")
+    evaluate.add_argument(
+        "--json",
+        help=f"where to write the result (default: PATH/{_EVALUATION_NAME} for a "
+        f"folder, ./{_EVALUATION_NAME} for a Hub repo)",
+    )
+    evaluate.add_argument(
+        "--inception",
+        action="store_true",
+        help="add the standard Inception FID (needs gandiff[metrics] and downloaded weights)",
+    )
+    evaluate.add_argument(
+        "--rejection-sampling",
+        action="store_true",
+        help="GANs: score the samples that discriminator rejection sampling accepts",
+    )
 
 
 def _add_plot_command(commands) -> None:
-    plot = commands.add_parser("plot", help="draw a picture of a process or a run into a PNG",
-                               description="Pictures for understanding diffusion and GANs (needs gandiff[plot]).")
+    plot = commands.add_parser(
+        "plot",
+        help="draw a picture of a process or a run into a PNG",
+        description="Pictures for understanding diffusion and GANs (needs gandiff[plot]).",
+    )
     pictures = plot.add_subparsers(dest="picture", required=True, metavar="{" + ",".join(_PICTURES) + "}")
 
-    schedules = pictures.add_parser("schedules", help="β_t, ᾱ_t and log-SNR of β schedules",
-                                    description="β_t, ᾱ_t and log-SNR(t) of the linear and cosine schedules.")
-    schedules.add_argument("--schedules", nargs="+", choices=_BETA_SCHEDULES, default=["linear", "squaredcos_cap_v2"],
-                           help="default: linear squaredcos_cap_v2")
+    schedules = pictures.add_parser(
+        "schedules",
+        help="β_t, ᾱ_t and log-SNR of β schedules",
+        description="β_t, ᾱ_t and log-SNR(t) of the linear and cosine schedules.",
+    )
+    schedules.add_argument(
+        "--schedules",
+        nargs="+",
+        choices=_BETA_SCHEDULES,
+        default=["linear", "squaredcos_cap_v2"],
+        help="default: linear squaredcos_cap_v2",
+    )
     schedules.add_argument("--num-train-timesteps", type=_positive_int, default=1000, help="T (default 1000)")
 
-    forward = pictures.add_parser("forward", help="a data set's forward process q(x_t | x_0)",
-                                  description="x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε at several t, one ε for all t: "
-                                              "2-D sets as point clouds, images as images.")
+    forward = pictures.add_parser(
+        "forward",
+        help="a data set's forward process q(x_t | x_0)",
+        description="x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε at several t, one ε for all t: "
+        "2-D sets as point clouds, images as images.",
+    )
     forward.add_argument("--dataset", default="ring8", help="a built-in data set or an image folder (default ring8)")
     forward.add_argument("--num-samples", type=_positive_int, help="points (default 2000) or images (default 4)")
     forward.add_argument("--timesteps", type=_count, nargs="+", help="t to show (default 0 50 100 200 400 700 999)")
     forward.add_argument("--beta-schedule", choices=_BETA_SCHEDULES, default="linear", help="default: linear")
     forward.add_argument("--seed", type=_count, default=0, help="seeds the points and ε")
 
-    reverse = pictures.add_parser("reverse", help="a diffusion pipeline's reverse process x_T -> x_0",
-                                  description="x_t and the network's prediction of x_0 along a saved diffusion "
-                                              "pipeline's sampling loop.")
+    reverse = pictures.add_parser(
+        "reverse",
+        help="a diffusion pipeline's reverse process x_T -> x_0",
+        description="x_t and the network's prediction of x_0 along a saved diffusion pipeline's sampling loop.",
+    )
     reverse.add_argument("path", help="a pipeline folder, a training run's output folder, or a Hub repo id")
     reverse.add_argument("--scheduler", choices=tuple(_SCHEDULERS), help="swap the scheduler")
     reverse.add_argument("--steps", type=_positive_int, help="sampling steps (default: 50 for ddim, T for ddpm)")
-    reverse.add_argument("--num-samples", type=_positive_int, help="samples to follow (default: 16 images, "
-                                                                     "1000 points)")
+    reverse.add_argument(
+        "--num-samples", type=_positive_int, help="samples to follow (default: 16 images, 1000 points)"
+    )
     reverse.add_argument("--frames", type=_positive_int, default=6, help="snapshots along the loop (default 6)")
     reverse.add_argument("--dataset", help="2-D data drawn behind the points (default: the run's data set)")
     reverse.add_argument("--seed", type=_count, default=0)
 
-    curves = pictures.add_parser("gan-curves", help="a GAN run's losses, D(x), D(G(z)) and gradient norms",
-                                 description="Training curves from a GAN run's log.jsonl, with D = 1/2 and the "
-                                             "value −2 log 2 of the game at equilibrium marked.")
+    curves = pictures.add_parser(
+        "gan-curves",
+        help="a GAN run's losses, D(x), D(G(z)) and gradient norms",
+        description="Training curves from a GAN run's log.jsonl, with D = 1/2 and the "
+        "value −2 log 2 of the game at equilibrium marked.",
+    )
     curves.add_argument("run", help="the output folder of a `gandiff train gan` run")
 
-    scatter = pictures.add_parser("scatter", help="a 2-D run's samples at each checkpoint",
-                                  description="2-D samples over the data, one panel per checkpoint of the run "
-                                              "(loaded into the run's saved pipeline).")
+    scatter = pictures.add_parser(
+        "scatter",
+        help="a 2-D run's samples at each checkpoint",
+        description="2-D samples over the data, one panel per checkpoint of the run "
+        "(loaded into the run's saved pipeline).",
+    )
     scatter.add_argument("run", help="the output folder of a 2-D `gandiff train` run")
     scatter.add_argument("--num-samples", type=_positive_int, default=1000, help="per checkpoint (default 1000)")
     scatter.add_argument("--steps", type=_positive_int, help="diffusion sampling steps (default: T)")
@@ -260,8 +317,10 @@ def _train(args: argparse.Namespace) -> None:
     trainer = Trainer(Config(**settings))
     trainer.train()
     if trainer.accelerator.is_main_process:
-        print(f"saved the pipeline to {trainer.config.output_dir}/pipeline; "
-              f"sample it with: gandiff sample {trainer.config.output_dir} --out samples.png")
+        print(
+            f"saved the pipeline to {trainer.config.output_dir}/pipeline; "
+            f"sample it with: gandiff sample {trainer.config.output_dir} --out samples.png"
+        )
 
 
 def _load_pipeline(args: argparse.Namespace):
@@ -272,8 +331,9 @@ def _load_pipeline(args: argparse.Namespace):
     pipeline = load_pipeline(args.path)
     if not hasattr(pipeline, "scheduler"):
         if args.scheduler is not None or args.steps is not None:
-            raise ValueError(f"{type(pipeline).__name__} samples in one step; --scheduler and --steps are for "
-                             "diffusion pipelines")
+            raise ValueError(
+                f"{type(pipeline).__name__} samples in one step; --scheduler and --steps are for diffusion pipelines"
+            )
         return pipeline, None
     pipeline = load_pipeline(pipeline, args.scheduler)
     default_steps = 50 if args.scheduler == "ddim" else pipeline.scheduler.config.num_train_timesteps
@@ -298,8 +358,10 @@ def _sample(args: argparse.Namespace) -> None:
         kwargs["class_labels"] = torch.arange(args.num_samples) % num_classes
     if args.rejection_sampling:
         if steps is not None:
-            raise ValueError("--rejection-sampling filters a GAN's samples with its discriminator; a diffusion "
-                             "pipeline has none: sample it without")
+            raise ValueError(
+                "--rejection-sampling filters a GAN's samples with its discriminator; a diffusion "
+                "pipeline has none: sample it without"
+            )
         kwargs["rejection_sampling"] = True
     out = pipeline(batch_size=args.num_samples, generator=generator, output_type="pt", **kwargs)
     if hasattr(out, "images"):
@@ -332,16 +394,27 @@ def _evaluate(args: argparse.Namespace) -> None:
 
     dataset = _run_dataset(args.path, args.dataset)
     if dataset is None:
-        raise ValueError(f"{args.path} is not a training run's folder, so its data set is unknown; pass --dataset "
-                         "(e.g. --dataset digits)")
+        raise ValueError(
+            f"{args.path} is not a training run's folder, so its data set is unknown; pass --dataset "
+            "(e.g. --dataset digits)"
+        )
     if args.json is not None:
         json_path = Path(args.json)
     else:
         json_path = Path(args.path) / _EVALUATION_NAME if Path(args.path).is_dir() else Path(_EVALUATION_NAME)
     steps = args.steps or (50 if args.scheduler == "ddim" else None)  # None: evaluate_pipeline's T
-    evaluate_pipeline(args.path, dataset, args.num_samples, scheduler=args.scheduler, num_inference_steps=steps,
-                      batch_size=args.batch_size, seed=args.seed, inception=args.inception,
-                      rejection_sampling=args.rejection_sampling, json_path=json_path)
+    evaluate_pipeline(
+        args.path,
+        dataset,
+        args.num_samples,
+        scheduler=args.scheduler,
+        num_inference_steps=steps,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        inception=args.inception,
+        rejection_sampling=args.rejection_sampling,
+        json_path=json_path,
+    )
     print(f"wrote {json_path}")
 
 
@@ -381,8 +454,9 @@ def _plot_forward(args: argparse.Namespace) -> Path:
     timesteps = args.timesteps or (0, 50, 100, 200, 400, 700, 999)
     late = [t for t in timesteps if t >= scheduler.config.num_train_timesteps]
     if late:
-        raise ValueError(f"--timesteps {late} lie beyond the schedule; t runs from 0 to "
-                         f"{scheduler.config.num_train_timesteps - 1}")
+        raise ValueError(
+            f"--timesteps {late} lie beyond the schedule; t runs from 0 to {scheduler.config.num_train_timesteps - 1}"
+        )
     if args.dataset in POINT_SETS:
         x0 = load_dataset(args.dataset, num_samples=args.num_samples or 2000, seed=args.seed).points
     else:  # the first images: for digits and mnist5k, different digits
@@ -397,18 +471,32 @@ def _plot_reverse(args: argparse.Namespace) -> Path:
 
     pipeline, steps = _load_pipeline(args)
     if steps is None:
-        raise ValueError(f"{args.path} holds a {type(pipeline).__name__}, which samples in one step: the reverse "
-                         "process is drawn for diffusion pipelines (DDPMPipeline)")
+        raise ValueError(
+            f"{args.path} holds a {type(pipeline).__name__}, which samples in one step: the reverse "
+            "process is drawn for diffusion pipelines (DDPMPipeline)"
+        )
     dataset = _run_dataset(args.path, args.dataset)
     data = None
     if len(pipeline.network.sample_shape) == 1 and dataset in POINT_SETS:
         data = load_dataset(dataset, num_samples=2000, seed=1001).points
-    return plot_reverse_process(pipeline, args.out, batch_size=args.num_samples, num_inference_steps=steps,
-                                num_frames=min(args.frames, steps), seed=args.seed, data=data)
+    return plot_reverse_process(
+        pipeline,
+        args.out,
+        batch_size=args.num_samples,
+        num_inference_steps=steps,
+        num_frames=min(args.frames, steps),
+        seed=args.seed,
+        data=data,
+    )
 
 
-_PICTURE_COMMANDS = {"schedules": _plot_schedules, "forward": _plot_forward, "reverse": _plot_reverse,
-                     "gan-curves": _plot_gan_curves, "scatter": _plot_scatter}
+_PICTURE_COMMANDS = {
+    "schedules": _plot_schedules,
+    "forward": _plot_forward,
+    "reverse": _plot_reverse,
+    "gan-curves": _plot_gan_curves,
+    "scatter": _plot_scatter,
+}
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -418,8 +506,15 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from .metrics.inception_fid import InceptionWeightsUnavailableError
     from .training.common import NonFiniteLossError
 
-    return (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError, ImportError, NonFiniteLossError,
-            InceptionWeightsUnavailableError)
+    return (
+        FileNotFoundError,
+        FileExistsError,
+        NotADirectoryError,
+        ValueError,
+        ImportError,
+        NonFiniteLossError,
+        InceptionWeightsUnavailableError,
+    )
 
 
 _COMMANDS = {"train": _train, "sample": _sample, "evaluate": _evaluate, "plot": _plot}

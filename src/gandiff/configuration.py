@@ -388,10 +388,12 @@ def _report_foreign_keys(cls: type, keys: Mapping[str, Any]) -> None:
     if set(keys) <= sibling_config_keys(cls):
         logger.info("%s keeps, but does not use, the config keys of a sibling class: %s", cls.__name__, names)
     else:
-        logger.warning("%s does not use the config keys %s; they are kept in its config but have no effect", cls.__name__, names)
+        logger.warning(
+            "%s does not use the config keys %s; they are kept in its config but have no effect", cls.__name__, names
+        )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def init_parameters(cls: type) -> frozenset[str]:
     signature = inspect.signature(cls.__init__)
     return frozenset(

@@ -117,7 +117,9 @@ def resolve_path(
     for folder in folders:
         configs = [folder + name for name in SAVE_MARKERS if folder + name in available]
         if not configs:
-            raise hub.missing(snapshot, f"config.json or scheduler_config.json in {folder!r} (named in {_MODEL_INDEX})")
+            raise hub.missing(
+                snapshot, f"config.json or scheduler_config.json in {folder!r} (named in {_MODEL_INDEX})"
+            )
         wanted += configs
         if folder + _MODEL_CONFIG in available:  # a model: one weights file
             wanted += _weights_file(hub.repo_id, folder, available, allow_pickle)
@@ -167,11 +169,15 @@ def resolve_file(
 
 def _local_folder(pretrained_path: str | os.PathLike, subfolder: str | None, revision: str | None) -> Path:
     if revision is not None:  # silently loading the folder's version instead would be a surprise
-        raise ValueError(f"revision={revision!r} selects a version of a Hub repo; {str(pretrained_path)!r} is a local path")
+        raise ValueError(
+            f"revision={revision!r} selects a version of a Hub repo; {str(pretrained_path)!r} is a local path"
+        )
     root = Path(pretrained_path).expanduser()
     if not root.is_dir():
         hint = " or a Hub repo id 'namespace/name'" if isinstance(pretrained_path, str) else ""
-        raise FileNotFoundError(f"no folder at {str(pretrained_path)!r}; pass the folder written by save_pretrained{hint}")
+        raise FileNotFoundError(
+            f"no folder at {str(pretrained_path)!r}; pass the folder written by save_pretrained{hint}"
+        )
     folder = root / subfolder if subfolder else root
     if not folder.is_dir():
         present = ", ".join(sorted(p.name for p in root.iterdir() if p.is_dir())) or "none"
@@ -266,7 +272,9 @@ class _HubRequest:
         """The error for a file or folder the repo (or, offline, the cache) does not have."""
         revision = self.revision or "main"
         if self.offline:
-            return FileNotFoundError(f"the Hub repo {self.repo_id!r} (revision {revision!r}): {what} {self._not_cached()}")
+            return FileNotFoundError(
+                f"the Hub repo {self.repo_id!r} (revision {revision!r}): {what} {self._not_cached()}"
+            )
         present = sorted(self.files(snapshot))
         shown = ", ".join(present[:20]) + (f", ... ({len(present) - 20} more)" if len(present) > 20 else "")
         return FileNotFoundError(
@@ -324,7 +332,9 @@ class _HubRequest:
                 "check your connection (and HF_ENDPOINT), then retry"
             ) from err
         except EntryNotFoundError as err:
-            raise FileNotFoundError(f"the Hub repo {repo} at revision {revision!r} is missing a file it lists: {err}") from err
+            raise FileNotFoundError(
+                f"the Hub repo {repo} at revision {revision!r} is missing a file it lists: {err}"
+            ) from err
         except HfHubHTTPError as err:
             status = err.response.status_code if err.response is not None else None
             if status in (401, 403):
@@ -447,7 +457,9 @@ def make_model_card(
     index = folder / _MODEL_INDEX
     if index.is_file():
         index_data = json.loads(index.read_text(encoding="utf-8"))
-        component_classes = [v[1] for k, v in index_data.items() if not k.startswith("_") and isinstance(v, list) and v[1]]
+        component_classes = [
+            v[1] for k, v in index_data.items() if not k.startswith("_") and isinstance(v, list) and v[1]
+        ]
     data = ModelCardData(library_name="gandiff", tags=["gandiff", cls.__name__, *component_classes])
 
     # Our own classes are importable from the package; a plugin's from its module.
@@ -475,10 +487,20 @@ def make_model_card(
     ]
     if metrics:
         lines += ["", "## Metrics", "", "| metric | value |", "|---|---|"]
-        lines += [f"| {name} | {value:.4g} |" if isinstance(value, float) else f"| {name} | {value} |" for name, value in metrics.items()]
+        lines += [
+            f"| {name} | {value:.4g} |" if isinstance(value, float) else f"| {name} | {value} |"
+            for name, value in metrics.items()
+        ]
     if sample_file:
         lines += ["", "## Samples", "", f"![samples]({sample_file})"]
     lines += ["", "## Configuration"]
     for path in configs:
-        lines += ["", f"`{path.relative_to(folder).as_posix()}`", "", "```json", path.read_text(encoding="utf-8").strip(), "```"]
+        lines += [
+            "",
+            f"`{path.relative_to(folder).as_posix()}`",
+            "",
+            "```json",
+            path.read_text(encoding="utf-8").strip(),
+            "```",
+        ]
     return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")

@@ -161,7 +161,7 @@ def _image_tile(images: torch.Tensor, ncol: int | None = None) -> torch.Tensor:
     for i, image in enumerate(images.clamp(-1, 1) / 2 + 0.5):
         row, column = divmod(i, ncol)
         top, left = row * (height + 1), column * (width + 1)  # one pixel of white between images
-        tile[:, top:top + height, left:left + width] = image
+        tile[:, top : top + height, left : left + width] = image
     return tile.permute(1, 2, 0)  # (H', W', C)
 
 
@@ -175,7 +175,9 @@ def _show_images(axis, images: torch.Tensor, title: str) -> None:
     axis.set_axis_off()
 
 
-def _show_points(axis, points: torch.Tensor, title: str, limits: tuple[float, float], data: torch.Tensor | None = None):
+def _show_points(
+    axis, points: torch.Tensor, title: str, limits: tuple[float, float], data: torch.Tensor | None = None
+):
     if data is not None:
         axis.scatter(data[:, 0].numpy(), data[:, 1].numpy(), s=2, color=_DATA_COLOUR, linewidths=0)
     points = points.detach().float().cpu()
@@ -237,9 +239,11 @@ def plot_forward_process(
             _show_points(axes[0, column], x_t, title, limits)
         else:
             for row in range(rows):
-                _show_images(axes[row, column], x_t[row:row + 1], title if row == 0 else "")
-    figure.suptitle("forward process q(x_t | x_0): x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, one ε for all t"
-                    + ("" if is_points else " (shown clipped to [-1, 1])"))
+                _show_images(axes[row, column], x_t[row : row + 1], title if row == 0 else "")
+    figure.suptitle(
+        "forward process q(x_t | x_0): x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, one ε for all t"
+        + ("" if is_points else " (shown clipped to [-1, 1])")
+    )
     return _save(figure, path)
 
 
@@ -364,8 +368,10 @@ def plot_reverse_process(
         _show_images(axes[0, -1], trajectory.final, "x_0 (samples)")
     axes[1, -1].set_axis_off()
     name = type(pipeline.scheduler).__name__
-    figure.suptitle(f"reverse process, {name} with {num_inference_steps} steps: x_t (top), the network's "
-                    f"prediction of x_0 from it (bottom)" + ("" if is_points else "; images clipped to [-1, 1]"))
+    figure.suptitle(
+        f"reverse process, {name} with {num_inference_steps} steps: x_t (top), the network's "
+        f"prediction of x_0 from it (bottom)" + ("" if is_points else "; images clipped to [-1, 1]")
+    )
     return _save(figure, path)
 
 
@@ -399,13 +405,16 @@ def _read_run(run: str | os.PathLike) -> tuple[list[dict[str, Any]], str | None]
     from .training.logger import read_log
 
     if not Path(run).is_dir():
-        raise FileNotFoundError(f"no run folder {run} to read log.jsonl from; pass the --output-dir of a "
-                                "`gandiff train gan` run")
+        raise FileNotFoundError(
+            f"no run folder {run} to read log.jsonl from; pass the --output-dir of a `gandiff train gan` run"
+        )
     config_path = Path(run) / "training_config.json"
     config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
     if config.get("_class_name", "GANTrainingConfig") != "GANTrainingConfig":
-        raise ValueError(f"{run} is a {config['_class_name']} run, not a GAN run: GAN training curves need the log "
-                         "of `gandiff train gan` (D(x), D(G(z)), both losses)")
+        raise ValueError(
+            f"{run} is a {config['_class_name']} run, not a GAN run: GAN training curves need the log "
+            "of `gandiff train gan` (D(x), D(G(z)), both losses)"
+        )
     records = read_log(run)
     if not records:
         raise FileNotFoundError(f"{run} has no log.jsonl with records; is it the output folder of a training run?")
@@ -479,11 +488,17 @@ def plot_gan_training(
     _curve(loss_axis, records, "g_loss", "generator loss", "#d62728")
     _curve(loss_axis, records, "wasserstein_estimate", "E f(x) − E f(G(z))", "#2ca02c")
     if logit:
-        loss_axis.axhline(2 * math.log(2), color="#1f77b4", linestyle="--", linewidth=1,
-                          label="D loss at equilibrium: 2 log 2 (V = −2 log 2)")
+        loss_axis.axhline(
+            2 * math.log(2),
+            color="#1f77b4",
+            linestyle="--",
+            linewidth=1,
+            label="D loss at equilibrium: 2 log 2 (V = −2 log 2)",
+        )
         g_level, g_name = (math.log(2), "log 2") if loss == "non_saturating" else (-math.log(2), "−log 2")
-        loss_axis.axhline(g_level, color="#d62728", linestyle="--", linewidth=1,
-                          label=f"G loss at equilibrium: {g_name}")
+        loss_axis.axhline(
+            g_level, color="#d62728", linestyle="--", linewidth=1, label=f"G loss at equilibrium: {g_name}"
+        )
     loss_axis.set(title=f"losses ({loss or 'loss unknown'})", xlabel="step")
 
     _curve(d_axis, records, "d_real", "D(x), real", "#1f77b4")
@@ -553,15 +568,17 @@ def plot_samples_2d(
         label = name
         if mixture is not None:
             score = mode_coverage(points, mixture.centers, mixture.std)
-            label = (f"{name}\n{score.modes_captured}/{score.num_modes} modes, "
-                     f"{score.high_quality_fraction:.0%} high quality")
+            label = (
+                f"{name}\n{score.modes_captured}/{score.num_modes} modes, "
+                f"{score.high_quality_fraction:.0%} high quality"
+            )
         _show_points(axis, points, label, limits, data)
         if mixture is not None:
             for x, y in mixture.centers.tolist():
                 axis.add_patch(_circle((x, y), 3 * mixture.std))
             centers = mixture.centers.numpy()
             axis.scatter(centers[:, 0], centers[:, 1], marker="+", s=25, color=_MODE_COLOUR, linewidths=0.8)
-    for axis in list(axes.flat)[len(panels):]:
+    for axis in list(axes.flat)[len(panels) :]:
         axis.set_axis_off()
     legend = "samples (red) over the data (grey)" + ("; +: modes, circles: 3σ" if mixture is not None else "")
     figure.suptitle(title or legend)
@@ -616,12 +633,16 @@ def checkpoint_samples(
     read_run_config(run)  # a missing or foreign folder is named as such
     checkpoints = list_checkpoints(run)
     if not checkpoints:
-        raise FileNotFoundError(f"{run} has no checkpoints (checkpoints/checkpoint-<step>); train with "
-                                "--checkpoint-every N (and --checkpoints-total-limit to keep more than 3)")
+        raise FileNotFoundError(
+            f"{run} has no checkpoints (checkpoints/checkpoint-<step>); train with "
+            "--checkpoint-every N (and --checkpoints-total-limit to keep more than 3)"
+        )
     folder = Path(run) / PIPELINE_DIR
     if not (folder / "model_index.json").is_file():
-        raise FileNotFoundError(f"{run} has no pipeline folder yet; the run writes it when it finishes, and its "
-                                "components give the architecture the checkpoints' weights are loaded into")
+        raise FileNotFoundError(
+            f"{run} has no pipeline folder yet; the run writes it when it finishes, and its "
+            "components give the architecture the checkpoints' weights are loaded into"
+        )
     pipeline = Pipeline.from_pretrained(folder)
     pipeline.set_progress_bar_config(disable=True)
     diffusion = isinstance(pipeline, DDPMPipeline)
@@ -673,8 +694,10 @@ def plot_checkpoints_2d(
     config = read_run_config(run)
     dataset = config.get("dataset")
     if dataset not in POINT_SETS:
-        raise ValueError(f"{run} trained on {dataset!r}, not a 2-D point set ({', '.join(POINT_SETS)}): "
-                         "checkpoint scatter plots are for 2-D runs; sample image runs with `gandiff sample`")
+        raise ValueError(
+            f"{run} trained on {dataset!r}, not a 2-D point set ({', '.join(POINT_SETS)}): "
+            "checkpoint scatter plots are for 2-D runs; sample image runs with `gandiff sample`"
+        )
     data = load_dataset(dataset, num_samples=2000, seed=1001)  # not the training draw (seed 0)
     panels = checkpoint_samples(run, num_samples, seed, num_inference_steps)
     kind = "GAN" if config.get("_class_name") == "GANTrainingConfig" else "diffusion"

@@ -16,7 +16,15 @@ from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["KINDS", "register", "lookup", "known_names", "resolve_library_class", "sibling_config_keys", "PLUGIN_GROUP"]
+__all__ = [
+    "KINDS",
+    "register",
+    "lookup",
+    "known_names",
+    "resolve_library_class",
+    "sibling_config_keys",
+    "PLUGIN_GROUP",
+]
 
 KINDS = ("scheduler", "model", "pipeline")
 PLUGIN_GROUP = "gandiff.plugins"

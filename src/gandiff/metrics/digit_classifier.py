@@ -65,8 +65,12 @@ class DigitClassifier(ModelMixin):
         num_classes: int = 10,
     ):
         super().__init__()
-        for name, value in (("resolution", resolution), ("in_channels", in_channels), ("feature_dim", feature_dim),
-                            ("num_classes", num_classes)):
+        for name, value in (
+            ("resolution", resolution),
+            ("in_channels", in_channels),
+            ("feature_dim", feature_dim),
+            ("num_classes", num_classes),
+        ):
             check_positive(name, value)
         if resolution >> len(channels) < 1:
             raise ValueError(

@@ -165,7 +165,10 @@ def digit_metrics(
             frechet_distance(floor_features, reference_features),
         )
         num_classes = classifier.config.num_classes
-        model, floor = class_coverage(predicted, num_classes), class_coverage(real_predicted[floor_subset], num_classes)
+        model, floor = (
+            class_coverage(predicted, num_classes),
+            class_coverage(real_predicted[floor_subset], num_classes),
+        )
         rows["classes_covered"] = _row(
             f"classes covered (of {num_classes})", model.classes_covered, floor.classes_covered
         )
@@ -256,15 +259,17 @@ def sample_pipeline(
         )
     if rejection_sampling:
         if hasattr(pipeline, "scheduler"):
-            raise ValueError(f"rejection_sampling filters a GAN's samples with its discriminator; "
-                             f"{type(pipeline).__name__} has none: sample it without")
+            raise ValueError(
+                f"rejection_sampling filters a GAN's samples with its discriminator; "
+                f"{type(pipeline).__name__} has none: sample it without"
+            )
         options["rejection_sampling"] = True
     generator = torch.Generator(pipeline.device).manual_seed(seed)
     labels = torch.arange(num_samples) % num_classes if num_classes else None
     batches = []
     for start in range(0, num_samples, batch_size):
         size = min(batch_size, num_samples - start)
-        batch_labels = None if labels is None else labels[start:start + size]
+        batch_labels = None if labels is None else labels[start : start + size]
         out = pipeline(batch_size=size, generator=generator, class_labels=batch_labels, output_type="pt", **options)
         batches.append(out.points if hasattr(out, "points") else out.images * 2 - 1)
     return torch.cat(batches)
@@ -336,7 +341,12 @@ def evaluate_pipeline(
     elif num_samples is None:
         num_samples = _held_out_size(dataset, resolution=_network(pipeline).sample_shape[-1])
     samples = sample_pipeline(
-        pipeline, num_samples, num_inference_steps=num_inference_steps, eta=eta, batch_size=batch_size, seed=seed,
+        pipeline,
+        num_samples,
+        num_inference_steps=num_inference_steps,
+        eta=eta,
+        batch_size=batch_size,
+        seed=seed,
         rejection_sampling=rejection_sampling,
     )
     if kind == "points":
@@ -435,7 +445,9 @@ def digit_baselines(dataset: str, num_samples: int, seed: int = 0) -> dict[str, 
     # Σ^{1/2} from the eigendecomposition: Σ is singular (corner pixels never vary), so no Cholesky.
     eigenvalues, eigenvectors = torch.linalg.eigh(torch.cov(pixels.T))
     root = eigenvectors @ torch.diag(eigenvalues.clamp(min=0).sqrt()) @ eigenvectors.T
-    noise = torch.randn(num_samples, pixels.shape[1], generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    noise = torch.randn(
+        num_samples, pixels.shape[1], generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+    )
     gaussian = (pixels.mean(0) + noise @ root).float().clamp(-1, 1).reshape(num_samples, *images.shape[1:])
     classes = labels.unique()
     means = torch.stack([images[labels == c].mean(0) for c in classes])

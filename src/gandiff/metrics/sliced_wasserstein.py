@@ -42,7 +42,9 @@ def sliced_wasserstein_distance(
     x = torch.as_tensor(x).detach().to("cpu", torch.float64)
     y = torch.as_tensor(y).detach().to("cpu", torch.float64)
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError(f"x and y must be (N, D) and (M, D) point sets, got shapes {tuple(x.shape)}, {tuple(y.shape)}")
+        raise ValueError(
+            f"x and y must be (N, D) and (M, D) point sets, got shapes {tuple(x.shape)}, {tuple(y.shape)}"
+        )
     if len(x) == 0 or len(y) == 0:
         raise ValueError("x and y must hold at least one point each")
     generator = torch.Generator().manual_seed(seed)

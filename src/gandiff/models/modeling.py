@@ -137,7 +137,9 @@ def _read_weights(folder: Path, allow_pickle: bool) -> dict[str, torch.Tensor]:
             try:
                 return load_file(str(path))
             except (SafetensorError, OSError) as err:
-                raise ValueError(f"{path} is not a readable safetensors file ({err}); it may be truncated: save it again") from None
+                raise ValueError(
+                    f"{path} is not a readable safetensors file ({err}); it may be truncated: save it again"
+                ) from None
     for name in _PICKLE_NAMES:
         path = folder / name
         if path.is_file():

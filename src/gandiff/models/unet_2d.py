@@ -25,8 +25,8 @@ from torch.nn import functional as F
 
 from ..configuration import check_choice, check_positive
 from ..registry import register
-from .embeddings import TimestepEmbedding, sinusoidal_embedding
 from .conditioning import check_class_labels
+from .embeddings import TimestepEmbedding, sinusoidal_embedding
 from .modeling import ModelMixin
 from .resnet import ACTIVATIONS
 from .unet_blocks import DOWN_BLOCKS, MID_BLOCKS, UP_BLOCKS

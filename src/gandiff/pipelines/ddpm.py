@@ -116,7 +116,9 @@ class DDPMPipeline(Pipeline):
         if eta is None:
             return {}
         if "eta" not in inspect.signature(self.scheduler.step).parameters:
-            raise ValueError(f"eta applies to DDIM-style schedulers; {type(self.scheduler).__name__}.step takes no eta")
+            raise ValueError(
+                f"eta applies to DDIM-style schedulers; {type(self.scheduler).__name__}.step takes no eta"
+            )
         return {"eta": eta}
 
 

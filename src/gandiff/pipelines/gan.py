@@ -91,15 +91,22 @@ class GANPipeline(Pipeline):
                 return network(z)
 
             # Proposals in rounds of `batch_size`: as much memory as a plain call.
-            samples, _ = discriminator_rejection_sampling(propose, self.discriminator, batch_size,
-                                                          gamma=rejection_gamma, proposals_per_round=batch_size,
-                                                          generator=generator)
+            samples, _ = discriminator_rejection_sampling(
+                propose,
+                self.discriminator,
+                batch_size,
+                gamma=rejection_gamma,
+                proposals_per_round=batch_size,
+                generator=generator,
+            )
             return self.postprocess(samples, output_type)
         latent_shape = (batch_size, network.config.latent_dim)
         if latents is None:
             latents = randn_tensor(latent_shape, generator, self.device, self.dtype)
         elif tuple(latents.shape) != latent_shape:
-            raise ValueError(f"latents must have shape {latent_shape} (batch_size, latent_dim), got {tuple(latents.shape)}")
+            raise ValueError(
+                f"latents must have shape {latent_shape} (batch_size, latent_dim), got {tuple(latents.shape)}"
+            )
         labels = _class_labels(class_labels, batch_size, self.device)
         samples = network(latents.to(self.device, self.dtype), class_labels=labels)
         return self.postprocess(samples, output_type)
@@ -120,5 +127,6 @@ class GANPipeline(Pipeline):
         if class_labels is not None or self.generator.config.get("num_classes"):
             raise ValueError("rejection_sampling is for unconditional GANs; sample a conditional one without it")
         if isinstance(generator, list):
-            raise TypeError("rejection_sampling draws an unknown number of latents: pass one torch.Generator, "
-                            "not a list")
+            raise TypeError(
+                "rejection_sampling draws an unknown number of latents: pass one torch.Generator, not a list"
+            )

@@ -100,7 +100,7 @@ class Pipeline:
                 return tensor.dtype
         return torch.float32
 
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "Pipeline":
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> Pipeline:
         """Move every model component to `device` and/or cast it to `dtype`.
 
         Args:
@@ -185,7 +185,7 @@ class Pipeline:
         local_files_only: bool = False,
         allow_pickle: bool = False,
         **components: Any,
-    ) -> "Pipeline":
+    ) -> Pipeline:
         """Load a pipeline folder written by gandiff's or diffusers' ``save_pretrained``, or a Hub repo.
 
         The pipeline class comes from ``model_index.json`` through the registry when called on
@@ -222,14 +222,18 @@ class Pipeline:
         )
         index = load_config_file(folder / MODEL_INDEX_NAME) if (folder / MODEL_INDEX_NAME).is_file() else None
         if index is None:
-            raise FileNotFoundError(f"{folder} has no {MODEL_INDEX_NAME}; is it a pipeline saved with save_pretrained?")
+            raise FileNotFoundError(
+                f"{folder} has no {MODEL_INDEX_NAME}; is it a pipeline saved with save_pretrained?"
+            )
         library = "diffusers" if "_diffusers_version" in index else "gandiff"
         pipeline_cls = _pipeline_class(cls, library, index.get("_class_name"), folder)
         accepted = set(inspect.signature(pipeline_cls.__init__).parameters) - {"self"}
 
         unknown = set(components) - accepted
         if unknown:
-            raise ValueError(f"{pipeline_cls.__name__} has no component(s) {sorted(unknown)}; its components: {sorted(accepted)}")
+            raise ValueError(
+                f"{pipeline_cls.__name__} has no component(s) {sorted(unknown)}; its components: {sorted(accepted)}"
+            )
         loaded: dict[str, Any] = {}
         for name, entry in index.items():
             if name.startswith("_") or name in components:
@@ -390,5 +394,7 @@ def _load_component(folder, name: str, entry: Any, torch_dtype: torch.dtype | No
     from ..models.modeling import ModelMixin
 
     if issubclass(component_cls, ModelMixin):
-        return component_cls.from_pretrained(folder, subfolder=name, torch_dtype=torch_dtype, allow_pickle=allow_pickle)
+        return component_cls.from_pretrained(
+            folder, subfolder=name, torch_dtype=torch_dtype, allow_pickle=allow_pickle
+        )
     return component_cls.from_pretrained(folder, subfolder=name)

@@ -64,6 +64,7 @@ def discriminator_rejection_sampling(
             not estimate this generator's density ratio).
     """
     with evaluating(discriminator):
+
         def logits(x: torch.Tensor) -> torch.Tensor:
             return discriminator(x).float().reshape(len(x))
 

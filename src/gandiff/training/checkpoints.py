@@ -196,8 +196,12 @@ def save_checkpoint(
             "step": step,
             **trainer_state,
             "modules": {name: _split(m.state_dict(), tensors, f"modules/{name}") for name, m in modules.items()},
-            "optimizers": {name: _split(o.state_dict(), tensors, f"optimizers/{name}") for name, o in optimizers.items()},
-            "lr_schedulers": {name: _split(s.state_dict(), tensors, f"lr_schedulers/{name}") for name, s in lr_schedulers.items()},
+            "optimizers": {
+                name: _split(o.state_dict(), tensors, f"optimizers/{name}") for name, o in optimizers.items()
+            },
+            "lr_schedulers": {
+                name: _split(s.state_dict(), tensors, f"lr_schedulers/{name}") for name, s in lr_schedulers.items()
+            },
             "rng": _split(rng_states, tensors, "rng"),
         }
         _remove_unfinished(path.parent)
@@ -300,7 +304,10 @@ def load_checkpoint(
     if num_processes != len(rng_states):
         logger.warning(
             "checkpoint %s was written by %d process(es), resumed by %d: the run continues, but not exactly "
-            "as it would have", path, len(rng_states), num_processes,
+            "as it would have",
+            path,
+            len(rng_states),
+            num_processes,
         )
     restore_rng_state(rng_states[process_index % len(rng_states)], rng)
     return {k: v for k, v in state.items() if k not in ("modules", "optimizers", "lr_schedulers", "rng")}

@@ -149,8 +149,20 @@ class TrainingConfig:
 
     # Settings that may change between a run and its resumption without changing the result.
     RESUMABLE_CHANGES = frozenset(
-        {"max_steps", "output_dir", "checkpoint_every", "checkpoints_total_limit", "resume_from_checkpoint",
-         "log_every", "sample_every", "num_sample_images", "report_to", "push_to_hub", "hub_model_id", "num_workers"}
+        {
+            "max_steps",
+            "output_dir",
+            "checkpoint_every",
+            "checkpoints_total_limit",
+            "resume_from_checkpoint",
+            "log_every",
+            "sample_every",
+            "num_sample_images",
+            "report_to",
+            "push_to_hub",
+            "hub_model_id",
+            "num_workers",
+        }
     )
 
     def __post_init__(self) -> None:
@@ -158,8 +170,14 @@ class TrainingConfig:
         check_choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         check_choice("report_to", self.report_to, (None, *REPORT_TO))
-        for name in ("batch_size", "max_steps", "gradient_accumulation_steps", "checkpoint_every", "log_every",
-                     "num_sample_images"):
+        for name in (
+            "batch_size",
+            "max_steps",
+            "gradient_accumulation_steps",
+            "checkpoint_every",
+            "log_every",
+            "num_sample_images",
+        ):
             _check_int(name, getattr(self, name), minimum=1)
         for name in ("lr_warmup_steps", "sample_every", "num_workers", "seed"):
             _check_int(name, getattr(self, name), minimum=0)
@@ -191,7 +209,7 @@ class TrainingConfig:
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainingConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainingConfig:
         """Build a config from `to_dict`'s output (or the parsed ``training_config.json``).
 
         Args:
@@ -360,8 +378,16 @@ class EpochBatchSampler(torch.utils.data.Sampler):
         ValueError: when the data set holds less than one global batch.
     """
 
-    def __init__(self, num_items: int, batch_size: int, seed: int, process_index: int = 0,
-                 num_processes: int = 1, start: int = 0, epoch_keys: bool = False):
+    def __init__(
+        self,
+        num_items: int,
+        batch_size: int,
+        seed: int,
+        process_index: int = 0,
+        num_processes: int = 1,
+        start: int = 0,
+        epoch_keys: bool = False,
+    ):
         self.num_items, self.batch_size, self.seed = num_items, batch_size, seed
         self.process_index, self.num_processes, self.start = process_index, num_processes, start
         self.epoch_keys = epoch_keys
@@ -401,7 +427,12 @@ def make_batches(dataset, config: TrainingConfig, accelerator, start: int) -> It
         ``{"sample": ..., "label": ...}`` batches on the accelerator's device.
     """
     sampler = EpochBatchSampler(
-        len(dataset), config.batch_size, config.seed, accelerator.process_index, accelerator.num_processes, start,
+        len(dataset),
+        config.batch_size,
+        config.seed,
+        accelerator.process_index,
+        accelerator.num_processes,
+        start,
         # gandiff's data sets (they have set_epoch) take (epoch, index) keys; see the sampler
         epoch_keys=hasattr(dataset, "set_epoch"),
     )
@@ -436,8 +467,9 @@ def _lr_factor(step: int, warmup_steps: int, total_steps: int, schedule: str) ->
     return 0.5 * (1.0 + math.cos(math.pi * progress))  # cosine: 1 -> 0 over the steps after warm-up
 
 
-def lr_scheduler(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
-                 schedule: str = "constant") -> torch.optim.lr_scheduler.LambdaLR:
+def lr_scheduler(
+    optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int, schedule: str = "constant"
+) -> torch.optim.lr_scheduler.LambdaLR:
     """Linear warm-up over `warmup_steps` optimizer steps, then constant (Ho et al.'s schedule)
     or a cosine decay to 0 at `total_steps` (``schedule="cosine"``).
 
@@ -558,7 +590,11 @@ def check_finite(step: int, values: dict[str, torch.Tensor], last_checkpoint: Pa
     """
     for name, value in values.items():
         if not math.isfinite(float(value)):
-            kept = f"the last good checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint was written yet"
+            kept = (
+                f"the last good checkpoint is {last_checkpoint}"
+                if last_checkpoint
+                else "no checkpoint was written yet"
+            )
             raise NonFiniteLossError(
                 f"{name} is {float(value)} at step {step}; the run stopped before updating the weights with it "
                 f"({kept}). Try a lower learning rate, gradient clipping (max_grad_norm), or mixed_precision='no'."
@@ -584,13 +620,14 @@ def check_output_dir(output_dir: str | os.PathLike, resuming: bool) -> None:
         raise FileExistsError(f"output_dir {path} is a file; choose a folder")
     if resuming or not path.is_dir():
         return
-    previous = [name for name in ("checkpoints", "log.jsonl", "pipeline", "training_config.json") if (path / name).exists()]
+    previous = [
+        name for name in ("checkpoints", "log.jsonl", "pipeline", "training_config.json") if (path / name).exists()
+    ]
     if previous:
         raise FileExistsError(
             f"{path} holds a previous run ({', '.join(previous)}); resume it with resume_from_checkpoint='latest' "
             "(--resume-from-checkpoint latest), or choose a new output_dir"
         )
-
 
 
 def start_run(accelerator, config: TrainingConfig) -> None:
@@ -636,8 +673,6 @@ def warn_changed_settings(config: TrainingConfig, saved: dict[str, Any], checkpo
         logger.warning("resuming %s with changed settings (%s): the run will not continue exactly", checkpoint, shown)
 
 
-
-
 class ResumableTrainer:
     """What both trainers share around checkpoints: saving the current step and resuming one.
 
@@ -652,16 +687,26 @@ class ResumableTrainer:
             The checkpoint folder.
         """
         self.last_checkpoint = save_checkpoint(
-            self.accelerator, self.config.output_dir, self.step, **self._state(),
+            self.accelerator,
+            self.config.output_dir,
+            self.step,
+            **self._state(),
             total_limit=self.config.checkpoints_total_limit,
-            trainer_state={"batches_taken": self.batches_taken, "num_processes": self.accelerator.num_processes,
-                           "config": self.config.to_dict()},
+            trainer_state={
+                "batches_taken": self.batches_taken,
+                "num_processes": self.accelerator.num_processes,
+                "config": self.config.to_dict(),
+            },
         )
         return self.last_checkpoint
 
     def _resume(self, path: Path) -> None:
-        state = load_checkpoint(path, **self._state(), process_index=self.accelerator.process_index,
-                                num_processes=self.accelerator.num_processes)
+        state = load_checkpoint(
+            path,
+            **self._state(),
+            process_index=self.accelerator.process_index,
+            num_processes=self.accelerator.num_processes,
+        )
         self.step, self.batches_taken, self.last_checkpoint = state["step"], state["batches_taken"], path
         warn_changed_settings(self.config, state["config"], path)
         logger.info("resumed from %s at step %d", path, self.step)

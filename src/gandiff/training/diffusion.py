@@ -76,7 +76,12 @@ BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "cosine", "sig
 UNET_PRESETS = {
     "tiny": {"block_out_channels": (32, 64), "layers_per_block": 1, "attention": (), "norm_num_groups": 8},
     "small": {"block_out_channels": (32, 64, 64), "layers_per_block": 1, "attention": (2,), "norm_num_groups": 8},
-    "base": {"block_out_channels": (64, 128, 128, 256), "layers_per_block": 2, "attention": (2,), "norm_num_groups": 32},
+    "base": {
+        "block_out_channels": (64, 128, 128, 256),
+        "layers_per_block": 2,
+        "attention": (2,),
+        "norm_num_groups": 32,
+    },
 }
 DENOISER_PRESETS = {
     "tiny": {"hidden_dim": 64, "num_layers": 2},
@@ -131,9 +136,13 @@ class DiffusionTrainingConfig(TrainingConfig):
         check_choice("variance_type", self.variance_type, VARIANCE_TYPES)
         check_choice("prediction_type", self.prediction_type, PREDICTION_TYPES)
         if self.snr_gamma is not None and not self.snr_gamma > 0:
-            raise ValueError(f"snr_gamma must be > 0 (Hang et al. use 5), or None for no weighting; got {self.snr_gamma!r}")
+            raise ValueError(
+                f"snr_gamma must be > 0 (Hang et al. use 5), or None for no weighting; got {self.snr_gamma!r}"
+            )
         if not 0 < self.num_inference_steps <= self.num_train_timesteps:
-            raise ValueError(f"num_inference_steps must lie in [1, {self.num_train_timesteps}], got {self.num_inference_steps}")
+            raise ValueError(
+                f"num_inference_steps must lie in [1, {self.num_train_timesteps}], got {self.num_inference_steps}"
+            )
 
 
 def build_denoiser(config: DiffusionTrainingConfig, dataset) -> torch.nn.Module:
@@ -275,7 +284,9 @@ class DiffusionTrainer(ResumableTrainer):
         alpha_bar = self.noise_scheduler.alphas_cumprod.to(t.device)[t]  # float64 table, read only
         snr = alpha_bar / (1 - alpha_bar)
         clipped = snr.clamp(max=self.config.snr_gamma)
-        divisor = {"epsilon": snr, "sample": torch.ones_like(snr), "v_prediction": snr + 1}[self.config.prediction_type]
+        divisor = {"epsilon": snr, "sample": torch.ones_like(snr), "v_prediction": snr + 1}[
+            self.config.prediction_type
+        ]
         return (clipped / divisor).float()
 
     # -- the loop ---------------------------------------------------------------------------
@@ -294,8 +305,15 @@ class DiffusionTrainer(ResumableTrainer):
         accumulation = config.gradient_accumulation_steps
         batches = make_batches(self.dataset, config, accelerator, start=self.batches_taken)
         samples_per_step = config.batch_size * accumulation * accelerator.num_processes
-        log = RunLogger(accelerator, config.output_dir, config.to_dict(), self.step, config.max_steps,
-                        samples_per_step, unit="pts" if self.is_points else "img")
+        log = RunLogger(
+            accelerator,
+            config.output_dir,
+            config.to_dict(),
+            self.step,
+            config.max_steps,
+            samples_per_step,
+            unit="pts" if self.is_points else "img",
+        )
         self.model.train()
         while self.step < config.max_steps:
             # Forward and backward on each micro-batch; gradients are averaged over processes
@@ -328,8 +346,10 @@ class DiffusionTrainer(ResumableTrainer):
 
             # Feedback and checkpoints.
             if logging_now:
-                log.log(self.step, {"loss": loss_sum, "lr": self.lr_scheduler.get_last_lr()[0],
-                                    "grad_norm": float(grad_norm)})
+                log.log(
+                    self.step,
+                    {"loss": loss_sum, "lr": self.lr_scheduler.get_last_lr()[0], "grad_norm": float(grad_norm)},
+                )
             if config.sample_every and self.step % config.sample_every == 0 and accelerator.is_main_process:
                 self.sample_picture().save(samples_path(config, self.step))
             if self.step % config.checkpoint_every == 0 or self.step == config.max_steps:
@@ -374,8 +394,13 @@ class DiffusionTrainer(ResumableTrainer):
         labels = torch.arange(num_samples) % self.num_classes if self.num_classes else None
         generator = torch.Generator(self.accelerator.device).manual_seed(seed)
         with evaluating(pipeline.network):
-            out = pipeline(batch_size=num_samples, generator=generator, class_labels=labels,
-                           num_inference_steps=self.config.num_inference_steps, output_type="pt")
+            out = pipeline(
+                batch_size=num_samples,
+                generator=generator,
+                class_labels=labels,
+                num_inference_steps=self.config.num_inference_steps,
+                output_type="pt",
+            )
         return out.points if self.is_points else out.images
 
     def sample_picture(self):

@@ -178,11 +178,21 @@ def build_gan(config: GANTrainingConfig, dataset) -> tuple[torch.nn.Module, torc
             f"{height}×{width}: pass resolution= one of those"
         )
     return (
-        DCGANGenerator(latent_dim=config.latent_dim or 100, out_channels=channels, resolution=height,
-                       base_channels=preset["base_channels"], num_classes=num_classes),
-        DCGANDiscriminator(in_channels=channels, resolution=height, base_channels=preset["base_channels"],
-                           num_classes=num_classes, output=output,
-                           batch_norm=config.regularizer not in ("gp", "r1")),  # per-sample penalties
+        DCGANGenerator(
+            latent_dim=config.latent_dim or 100,
+            out_channels=channels,
+            resolution=height,
+            base_channels=preset["base_channels"],
+            num_classes=num_classes,
+        ),
+        DCGANDiscriminator(
+            in_channels=channels,
+            resolution=height,
+            base_channels=preset["base_channels"],
+            num_classes=num_classes,
+            output=output,
+            batch_norm=config.regularizer not in ("gp", "r1"),
+        ),  # per-sample penalties
     )
 
 
@@ -193,8 +203,12 @@ def _load_gan_data(config: GANTrainingConfig):
     if dataset.kind == "image" and config.resolution is None and dataset.sample_shape[-1] not in SUPPORTED_RESOLUTIONS:
         size = dataset.sample_shape[-1]
         config.resolution = min((r for r in SUPPORTED_RESOLUTIONS if r >= size), default=max(SUPPORTED_RESOLUTIONS))
-        logger.warning("DCGAN needs %s-pixel images; resizing the %d-pixel data to %d",
-                       "/".join(map(str, SUPPORTED_RESOLUTIONS)), size, config.resolution)
+        logger.warning(
+            "DCGAN needs %s-pixel images; resizing the %d-pixel data to %d",
+            "/".join(map(str, SUPPORTED_RESOLUTIONS)),
+            size,
+            config.resolution,
+        )
         dataset = load_training_data(config)
     return dataset
 
@@ -233,8 +247,9 @@ class GANTrainer(ResumableTrainer):
         g_optimizer, d_optimizer = self._optimizer(self.g_network), self._optimizer(self.d_network)
         # D's scheduler steps once per D update, d_steps times per generator step.
         self.g_lr_scheduler = lr_scheduler(g_optimizer, config.lr_warmup_steps, config.max_steps, config.lr_schedule)
-        self.d_lr_scheduler = lr_scheduler(d_optimizer, config.lr_warmup_steps, config.d_steps * config.max_steps,
-                                           config.lr_schedule)
+        self.d_lr_scheduler = lr_scheduler(
+            d_optimizer, config.lr_warmup_steps, config.d_steps * config.max_steps, config.lr_schedule
+        )
         self.G, self.D, self.g_optimizer, self.d_optimizer = accelerator.prepare(
             self.g_network, self.d_network, g_optimizer, d_optimizer
         )
@@ -279,11 +294,17 @@ class GANTrainer(ResumableTrainer):
         loss = self.gan_loss.discriminator(real_out, fake_out)
         penalty = torch.zeros((), device=real.device)  # in fp32: outside autocast
         if self.config.regularizer == "gp":
-            penalty = gradient_penalty(self.D, real, fake, self.config.gp_lambda, class_labels=labels, generator=self.rng)
+            penalty = gradient_penalty(
+                self.D, real, fake, self.config.gp_lambda, class_labels=labels, generator=self.rng
+            )
         elif self.config.regularizer == "r1":
             penalty = r1_penalty(self.D, real, self.config.r1_gamma, class_labels=labels)
-        values = {"d_loss": loss.detach(), "penalty": penalty.detach(),
-                  "d_real": self._readable(real_out), "d_fake": self._readable(fake_out)}
+        values = {
+            "d_loss": loss.detach(),
+            "penalty": penalty.detach(),
+            "d_real": self._readable(real_out),
+            "d_fake": self._readable(fake_out),
+        }
         if self.config.loss == "wasserstein":
             values["wasserstein_estimate"] = (real_out.mean() - fake_out.mean()).detach()  # E f(x) − E f(G(z))
         return loss + penalty, values
@@ -323,8 +344,15 @@ class GANTrainer(ResumableTrainer):
         accumulation = config.gradient_accumulation_steps
         batches = make_batches(self.dataset, config, accelerator, start=self.batches_taken)
         samples_per_step = config.batch_size * accumulation * config.d_steps * accelerator.num_processes
-        log = RunLogger(accelerator, config.output_dir, config.to_dict(), self.step, config.max_steps,
-                        samples_per_step, unit="pts" if self.is_points else "img")
+        log = RunLogger(
+            accelerator,
+            config.output_dir,
+            config.to_dict(),
+            self.step,
+            config.max_steps,
+            samples_per_step,
+            unit="pts" if self.is_points else "img",
+        )
         self.G.train()
         self.D.train()
         while self.step < config.max_steps:
@@ -342,7 +370,9 @@ class GANTrainer(ResumableTrainer):
                     with contextlib.nullcontext() if last else accelerator.no_sync(self.D):
                         d_total, values = self.discriminator_loss(batch["sample"], labels)
                         values = _mean_over_processes(accelerator, values)
-                        check_finite(self.step + 1, {k: values[k] for k in ("d_loss", "penalty")}, self.last_checkpoint)
+                        check_finite(
+                            self.step + 1, {k: values[k] for k in ("d_loss", "penalty")}, self.last_checkpoint
+                        )
                         backward(accelerator, d_total / accumulation)
                     d_values = {k: d_values.get(k, 0.0) + v / accumulation for k, v in values.items()}
                 d_grad_norm = self._clip(self.D, self.d_optimizer, logging_now)
@@ -373,8 +403,16 @@ class GANTrainer(ResumableTrainer):
 
             # Feedback (the last discriminator update's values) and checkpoints.
             if logging_now:
-                log.log(self.step, {**d_values, "g_loss": g_loss_sum, "d_grad_norm": float(d_grad_norm),
-                                    "g_grad_norm": float(g_grad_norm), "lr": self.g_lr_scheduler.get_last_lr()[0]})
+                log.log(
+                    self.step,
+                    {
+                        **d_values,
+                        "g_loss": g_loss_sum,
+                        "d_grad_norm": float(d_grad_norm),
+                        "g_grad_norm": float(g_grad_norm),
+                        "lr": self.g_lr_scheduler.get_last_lr()[0],
+                    },
+                )
             if config.sample_every and self.step % config.sample_every == 0 and accelerator.is_main_process:
                 self.sample_picture().save(samples_path(config, self.step))
             if self.step % config.checkpoint_every == 0 or self.step == config.max_steps:
@@ -453,7 +491,9 @@ class GANTrainer(ResumableTrainer):
         metrics = {"steps": self.step, **{k: last[k] for k in ("d_loss", "g_loss", "d_real", "d_fake") if k in last}}
         if self.is_points and getattr(self.dataset, "mixture", None) is not None:
             metrics |= mode_coverage_metrics(self.sample(2500, seed=1), self.dataset.mixture)
-        loss_curve(records, [["d_loss", "g_loss"], ["d_real", "d_fake"], ["d_grad_norm", "g_grad_norm"]]).save(Path(config.output_dir) / "loss_curve.png")
+        loss_curve(records, [["d_loss", "g_loss"], ["d_real", "d_fake"], ["d_grad_norm", "g_grad_norm"]]).save(
+            Path(config.output_dir) / "loss_curve.png"
+        )
         folder = save_run_output(pipeline, config, metrics, self.sample_picture())
         if config.push_to_hub:
             pipeline.push_to_hub(config.hub_model_id, metrics=metrics, sample_grid=folder / "samples.png")

@@ -54,8 +54,16 @@ class RunLogger:
         unit: what a sample is, for the bar: ``"img"`` or ``"pts"``.
     """
 
-    def __init__(self, accelerator, output_dir, config: dict[str, Any], start_step: int, max_steps: int,
-                 samples_per_step: int, unit: str = "img"):
+    def __init__(
+        self,
+        accelerator,
+        output_dir,
+        config: dict[str, Any],
+        start_step: int,
+        max_steps: int,
+        samples_per_step: int,
+        unit: str = "img",
+    ):
         from tqdm.auto import tqdm
 
         self.accelerator = accelerator
@@ -69,8 +77,9 @@ class RunLogger:
             self._file = self.path.open("a", encoding="utf-8")
         if config.get("report_to"):
             accelerator.init_trackers(Path(output_dir).name or "gandiff", config=_flat(config))
-        self.bar = tqdm(total=max_steps, initial=start_step, disable=not self.is_main, dynamic_ncols=True,
-                        desc="train")
+        self.bar = tqdm(
+            total=max_steps, initial=start_step, disable=not self.is_main, dynamic_ncols=True, desc="train"
+        )
         self._last_time, self._last_step = time.perf_counter(), start_step
 
     def update(self) -> None:

@@ -55,7 +55,9 @@ def save_run_output(pipeline, config, metrics: dict[str, Any], sample_grid) -> P
         pipeline.save_pretrained(staging)
         sample_grid.save(staging / SAMPLES_NAME)
         name = config.hub_model_id or str(target)
-        (staging / "README.md").write_text(model_card(staging, name, type(pipeline), config, metrics), encoding="utf-8")
+        (staging / "README.md").write_text(
+            model_card(staging, name, type(pipeline), config, metrics), encoding="utf-8"
+        )
     return target
 
 

@@ -127,8 +127,10 @@ def _panel(records: Sequence[dict], keys: Sequence[str], size: tuple[int, int]) 
     y0, y1 = (y0 - 0.5, y1 + 0.5) if y1 - y0 < 1e-12 else (y0, y1)
 
     def to_pixel(step: float, value: float) -> tuple[float, float]:
-        return (left + (step - x0) / (x1 - x0) * (width - left - right),
-                top + (y1 - value) / (y1 - y0) * (height - top - bottom))
+        return (
+            left + (step - x0) / (x1 - x0) * (width - left - right),
+            top + (y1 - value) / (y1 - y0) * (height - top - bottom),
+        )
 
     draw.rectangle((left, top, width - right, height - bottom), outline=_AXES)
     for value in (y0, (y0 + y1) / 2, y1):
