@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ._version import __version__
 from .saving import write_text_atomic
 
 logger = logging.getLogger(__name__)
@@ -242,8 +243,6 @@ class ConfigMixin:
         Returns:
             ``{"_class_name": ..., "_gandiff_version": ..., **settings}``.
         """
-        from . import __version__
-
         return {"_class_name": type(self).__name__, "_gandiff_version": __version__, **self.config.to_dict()}
 
     def save_config(self, save_directory: str | os.PathLike) -> Path:

@@ -34,6 +34,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ._version import __version__
 from .saving import SAVE_MARKERS
 
 logger = logging.getLogger(__name__)
@@ -236,8 +237,6 @@ class _HubRequest:
         """Download the repo files matching `patterns` (once) and return the snapshot folder."""
         from huggingface_hub import snapshot_download
 
-        from . import __version__
-
         with self.explained():
             return Path(
                 snapshot_download(
@@ -394,8 +393,6 @@ def push_to_hub(
     """
     from huggingface_hub import HfApi
 
-    from . import __version__
-
     api = HfApi(token=token, library_name="gandiff", library_version=__version__)
     repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
     if revision is not None and revision != "main":
@@ -449,8 +446,6 @@ def make_model_card(
         huggingface_hub's ``ModelCard``.
     """
     from huggingface_hub import ModelCard, ModelCardData
-
-    from . import __version__
 
     configs = sorted(p for p in folder.rglob("*.json") if p.name in SAVE_MARKERS)
     component_classes = []

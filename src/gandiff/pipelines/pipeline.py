@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._version import __version__
 from ..configuration import load_config_file
 from ..hub import resolve_path
 from ..registry import lookup, resolve_library_class
@@ -148,8 +149,6 @@ class Pipeline:
         Raises:
             ValueError: when a component's class is not registered (it could not be loaded back).
         """
-        from .. import __version__
-
         index: dict[str, Any] = {"_class_name": type(self).__name__, "_gandiff_version": __version__}
         for name, component in self.components.items():
             if component is None:
