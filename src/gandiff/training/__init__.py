@@ -1,41 +1,13 @@
-"""Training: GAN losses and regularizers, and the diffusion and GAN trainers.
+"""Training: GAN losses and regularizers, the run settings, and the diffusion and GAN trainers.
 
-The losses are imported at once (they need only torch); the trainers, which import
-accelerate, on first use (PEP 562), so ``from gandiff.training import get_gan_loss`` stays light.
+Every name is imported on first use (PEP 562): the settings (`gandiff.training.config`) need no
+torch, the losses only torch, and the trainers accelerate too, so ``from gandiff.training import
+DiffusionTrainingConfig`` stays light.
 """
 
 import importlib
 
-from .losses import (
-    GAN_LOSSES,
-    GANLoss,
-    clip_weights_,
-    discriminator_hinge_loss,
-    discriminator_least_squares_loss,
-    discriminator_minimax_loss,
-    discriminator_wasserstein_loss,
-    generator_hinge_loss,
-    generator_least_squares_loss,
-    generator_non_saturating_loss,
-    generator_saturating_loss,
-    generator_wasserstein_loss,
-    get_gan_loss,
-    gradient_penalty,
-    r1_penalty,
-)
-
-# public name -> module that defines it, imported on first use
-_LAZY = {
-    "DiffusionTrainer": "gandiff.training.diffusion",
-    "DiffusionTrainingConfig": "gandiff.training.diffusion",
-    "GANTrainer": "gandiff.training.gan",
-    "GANTrainingConfig": "gandiff.training.gan",
-    "TrainingConfig": "gandiff.training.common",
-    "NonFiniteLossError": "gandiff.training.common",
-}
-
-__all__ = [
-    *_LAZY,
+_LOSSES = (
     "GAN_LOSSES",
     "GANLoss",
     "clip_weights_",
@@ -51,7 +23,20 @@ __all__ = [
     "get_gan_loss",
     "gradient_penalty",
     "r1_penalty",
-]
+)
+
+# public name -> module that defines it, imported on first use
+_LAZY = {
+    "DiffusionTrainer": "gandiff.training.diffusion",
+    "DiffusionTrainingConfig": "gandiff.training.config",
+    "GANTrainer": "gandiff.training.gan",
+    "GANTrainingConfig": "gandiff.training.config",
+    "TrainingConfig": "gandiff.training.config",
+    "NonFiniteLossError": "gandiff.training.common",
+    **dict.fromkeys(_LOSSES, "gandiff.training.losses"),
+}
+
+__all__ = list(_LAZY)
 
 
 def __getattr__(name: str):

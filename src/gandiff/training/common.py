@@ -9,7 +9,6 @@ the final pipeline folder and model card in `output`.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import importlib.util
 import json
@@ -18,7 +17,6 @@ import math
 import os
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ import torch
 
 from ..configuration import check_choice
 from .checkpoints import load_checkpoint, save_checkpoint
+from .config import LR_SCHEDULES, MIXED_PRECISION, MODEL_SIZES, REPORT_TO, TrainingConfig
 
 logger = logging.getLogger(__name__)
 
@@ -57,198 +56,12 @@ __all__ = [
     "num_classes_for",
 ]
 
-MIXED_PRECISION = ("no", "bf16", "fp16")
-REPORT_TO = ("tensorboard", "wandb")
-MODEL_SIZES = ("tiny", "small", "base")
-LR_SCHEDULES = ("constant", "cosine")
 # the package each tracker needs, for the install hint when it is missing
 _TRACKER_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb"}
 
 
 class NonFiniteLossError(RuntimeError):
     """A loss became NaN or infinite: the run stopped before the weights were updated with it."""
-
-
-@dataclass
-class TrainingConfig:
-    """Settings every trainer takes; saved with the run as ``training_config.json``.
-
-    Trainers subclass this with their own settings (model, schedule, loss). Fields are plain
-    JSON values, so a config round-trips through `to_json` and `from_dict(json.loads(...))`.
-    The settings below come in three groups: the data (`dataset` .. `num_workers`), the model and
-    its optimization (`model_size` .. `seed`), and the run (`output_dir` .. `hub_model_id`).
-
-    Attributes:
-        dataset: a built-in name (``ring8``, ``grid25``, ``digits``, ``mnist5k``, ...), an image
-            folder, or ``hf:<name>``; see `gandiff.data.load_dataset`.
-        resolution: image height and width (images are resized); None keeps the data's.
-        center_crop, random_flip: image augmentation, see `gandiff.data.load_dataset`.
-        num_samples: how many points to draw from a 2-D set (or a subset of images).
-        class_conditional: condition the model on the data's labels.
-        num_workers: DataLoader worker processes (0: load in the training process).
-        model_size: ``"tiny"``, ``"small"`` or ``"base"`` (see each trainer's presets).
-        batch_size: samples per process per micro-batch.
-        max_steps: optimizer steps of the run.
-        learning_rate: None for the trainer's default.
-        lr_warmup_steps: linear warm-up of the learning rate from ~0 over this many steps.
-        lr_schedule: after the warm-up, ``"constant"`` (Ho et al.) or ``"cosine"``: a half cosine
-            from the learning rate down to 0 at ``max_steps`` (Loshchilov & Hutter 2017), which
-            lets small models settle on sharp data such as the 2-D mixtures. Under ``"cosine"``,
-            resuming with another ``max_steps`` stretches the rest of the decay to the new end.
-        gradient_accumulation_steps: micro-batches per optimizer step.
-        max_grad_norm: clip the gradients' global norm to this (None: no clipping).
-        mixed_precision: ``"no"``, ``"bf16"`` (CPU or GPU) or ``"fp16"`` (GPU); losses stay fp32.
-        ema_decay: decay of the exponential moving average of the weights, which is what
-            samples and the saved pipeline use; None trains and saves without one.
-        seed: seeds the model initialization, the data order and every random draw.
-        output_dir: where checkpoints, logs, samples and the pipeline go.
-        checkpoint_every: save a checkpoint every this many steps (and always at the end).
-        checkpoints_total_limit: keep only this many most recent checkpoints (None: all).
-        resume_from_checkpoint: ``"latest"`` or the path of a checkpoint folder.
-        log_every: log (JSONL, trackers, progress bar) every this many steps.
-        sample_every: save a sample grid every this many steps (0: only at the end).
-        num_sample_images: samples per grid (points: per scatter plot).
-        report_to: also log to ``"tensorboard"`` or ``"wandb"`` (installed separately).
-        push_to_hub: upload the pipeline to the Hub repo `hub_model_id` at the end.
-        hub_model_id: ``"namespace/name"`` of that repo.
-
-    Raises:
-        ValueError: for an invalid setting, naming the valid values.
-    """
-
-    dataset: str = "ring8"
-    resolution: int | None = None
-    center_crop: bool = False
-    random_flip: bool = False
-    num_samples: int | None = None
-    class_conditional: bool = False
-    num_workers: int = 0
-
-    model_size: str = "small"
-    batch_size: int = 64
-    max_steps: int = 1000
-    learning_rate: float | None = None
-    lr_warmup_steps: int = 0
-    lr_schedule: str = "constant"
-    gradient_accumulation_steps: int = 1
-    max_grad_norm: float | None = None
-    mixed_precision: str = "no"
-    ema_decay: float | None = 0.999
-    seed: int = 0
-
-    output_dir: str = "out/run"
-    checkpoint_every: int = 500
-    checkpoints_total_limit: int | None = 3
-    resume_from_checkpoint: str | None = None
-    log_every: int = 10
-    sample_every: int = 500
-    num_sample_images: int = 64
-    report_to: str | None = None
-    push_to_hub: bool = False
-    hub_model_id: str | None = None
-
-    # Settings that may change between a run and its resumption without changing the result.
-    RESUMABLE_CHANGES = frozenset(
-        {
-            "max_steps",
-            "output_dir",
-            "checkpoint_every",
-            "checkpoints_total_limit",
-            "resume_from_checkpoint",
-            "log_every",
-            "sample_every",
-            "num_sample_images",
-            "report_to",
-            "push_to_hub",
-            "hub_model_id",
-            "num_workers",
-        }
-    )
-
-    def __post_init__(self) -> None:
-        check_choice("model_size", self.model_size, MODEL_SIZES)
-        check_choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
-        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        check_choice("report_to", self.report_to, (None, *REPORT_TO))
-        for name in (
-            "batch_size",
-            "max_steps",
-            "gradient_accumulation_steps",
-            "checkpoint_every",
-            "log_every",
-            "num_sample_images",
-        ):
-            _check_int(name, getattr(self, name), minimum=1)
-        for name in ("lr_warmup_steps", "sample_every", "num_workers", "seed"):
-            _check_int(name, getattr(self, name), minimum=0)
-        if self.checkpoints_total_limit is not None:
-            _check_int("checkpoints_total_limit", self.checkpoints_total_limit, minimum=1)
-        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
-            raise ValueError(f"ema_decay must lie in (0, 1) (or be None for no EMA), got {self.ema_decay!r}")
-        if self.learning_rate is not None and not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
-            raise ValueError(f"max_grad_norm must be > 0 (or None for no clipping), got {self.max_grad_norm!r}")
-        if self.push_to_hub and not self.hub_model_id:
-            raise ValueError("push_to_hub needs hub_model_id, the 'namespace/name' of the repo to upload to")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The settings as a dict, with ``_class_name`` first.
-
-        Returns:
-            A JSON-serializable dict.
-        """
-        return {"_class_name": type(self).__name__, **dataclasses.asdict(self)}
-
-    def to_json(self) -> str:
-        """The settings as indented JSON, as ``training_config.json`` holds them.
-
-        Returns:
-            The JSON text, ending with a newline.
-        """
-        return json.dumps(self.to_dict(), indent=2) + "\n"
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainingConfig:
-        """Build a config from `to_dict`'s output (or the parsed ``training_config.json``).
-
-        Args:
-            data: settings by name; metadata keys (starting with ``_``) are ignored, lists
-                become tuples.
-
-        Returns:
-            The config.
-
-        Raises:
-            ValueError: for a setting this class does not have, or an invalid value.
-        """
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(k for k in data if k not in names and not k.startswith("_"))
-        if unknown:
-            raise ValueError(f"{cls.__name__} has no setting(s) {unknown}; settings: {sorted(names)}")
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
-        return cls(**values)
-
-    def changes_from(self, saved: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-        """Settings that differ from a saved run's and would change its results.
-
-        Args:
-            saved: the saved run's ``training_config.json``, parsed.
-
-        Returns:
-            ``{name: (saved value, current value)}``, leaving out `RESUMABLE_CHANGES`.
-        """
-        now = json.loads(self.to_json())
-        return {
-            k: (saved.get(k), v)
-            for k, v in now.items()
-            if k not in self.RESUMABLE_CHANGES and not k.startswith("_") and saved.get(k) != v
-        }
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 # -- accelerator, seeds -----------------------------------------------------------------------

@@ -25,24 +25,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from ..configuration import check_choice
 from ..models.mlp import MLPDenoiser
 from ..models.unet_2d import UNet2DModel
 from ..pipelines.ddpm import DDPMPipeline
 from ..pipelines.pipeline import evaluating
 from ..schedulers.ddim import DDIMScheduler
 from ..schedulers.ddpm import DDPMScheduler
-from ..schedulers.scheduling_utils import PREDICTION_TYPES
 from .checkpoints import find_checkpoint
 from .common import (
     ResumableTrainer,
-    TrainingConfig,
     autocast,
     backward,
     check_finite,
@@ -59,17 +55,23 @@ from .common import (
     seed_everything,
     start_run,
 )
+from .config import BETA_SCHEDULES, VARIANCE_TYPES, DiffusionTrainingConfig
 from .logger import RunLogger, read_log
 from .output import mode_coverage_metrics, save_run_output
 from .plots import image_grid, loss_curve, scatter_plot
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DiffusionTrainingConfig", "DiffusionTrainer", "UNET_PRESETS", "DENOISER_PRESETS", "build_denoiser"]
-
-# Fixed variances only: a learned variance needs Nichol & Dhariwal's hybrid loss (L_vlb).
-VARIANCE_TYPES = ("fixed_small", "fixed_large", "fixed_small_log", "fixed_large_log")
-BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "cosine", "sigmoid")
+# The settings and their valid values live in gandiff.training.config (no torch); named here too.
+__all__ = [
+    "DiffusionTrainingConfig",
+    "DiffusionTrainer",
+    "UNET_PRESETS",
+    "DENOISER_PRESETS",
+    "build_denoiser",
+    "BETA_SCHEDULES",
+    "VARIANCE_TYPES",
+]
 
 # U-Net sizes. Attention only at the lowest resolution: on a CPU it costs more than it gives
 # at small sizes. "base" is the "small U-Net" of REFERENCES.md (17.2M parameters).
@@ -88,61 +90,6 @@ DENOISER_PRESETS = {
     "small": {"hidden_dim": 128, "num_layers": 3},
     "base": {"hidden_dim": 256, "num_layers": 4},
 }
-
-
-@dataclass
-class DiffusionTrainingConfig(TrainingConfig):
-    """Settings of a diffusion run: `TrainingConfig`'s, the noise schedule, and the objective.
-
-    Beyond `TrainingConfig`'s settings, and its defaults that this class changes:
-
-    Attributes:
-        num_train_timesteps: T.
-        beta_schedule: ``"linear"`` (Ho et al.), ``"squaredcos_cap_v2"`` / ``"cosine"``
-            (Nichol & Dhariwal 2021), ``"scaled_linear"`` or ``"sigmoid"``.
-        variance_type: σ_t² of the reverse process: ``"fixed_small"`` (β̃_t) or ``"fixed_large"`` (β_t).
-        prediction_type: what the network learns to predict: ``"epsilon"``, ``"sample"`` or ``"v_prediction"``.
-        snr_gamma: γ of min-SNR weighting (Hang et al. 2023 use 5); None for the plain loss.
-        num_inference_steps: DDIM steps for the sample grids and final metrics.
-        learning_rate: Adam's learning rate (2e-4, Ho et al.).
-        max_grad_norm: gradient clipping (1.0, Ho et al.'s code).
-
-    Raises:
-        ValueError: for an invalid setting, naming the valid values.
-
-    Example:
-        >>> from gandiff.training import DiffusionTrainingConfig
-        >>> config = DiffusionTrainingConfig(dataset="digits", resolution=16, max_steps=2000)
-        >>> config.learning_rate, config.beta_schedule, config.prediction_type, config.num_inference_steps
-        (0.0002, 'linear', 'epsilon', 50)
-        >>> DiffusionTrainingConfig.from_dict(config.to_dict()) == config
-        True
-    """
-
-    learning_rate: float | None = 2e-4
-    max_grad_norm: float | None = 1.0
-    num_train_timesteps: int = 1000
-    beta_schedule: str = "linear"
-    variance_type: str = "fixed_small"
-    prediction_type: str = "epsilon"
-    snr_gamma: float | None = None
-    num_inference_steps: int = 50
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.learning_rate is None:
-            self.learning_rate = 2e-4
-        check_choice("beta_schedule", self.beta_schedule, BETA_SCHEDULES)
-        check_choice("variance_type", self.variance_type, VARIANCE_TYPES)
-        check_choice("prediction_type", self.prediction_type, PREDICTION_TYPES)
-        if self.snr_gamma is not None and not self.snr_gamma > 0:
-            raise ValueError(
-                f"snr_gamma must be > 0 (Hang et al. use 5), or None for no weighting; got {self.snr_gamma!r}"
-            )
-        if not 0 < self.num_inference_steps <= self.num_train_timesteps:
-            raise ValueError(
-                f"num_inference_steps must lie in [1, {self.num_train_timesteps}], got {self.num_inference_steps}"
-            )
 
 
 def build_denoiser(config: DiffusionTrainingConfig, dataset) -> torch.nn.Module:

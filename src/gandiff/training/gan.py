@@ -28,12 +28,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from ..configuration import check_choice
 from ..models.dcgan import SUPPORTED_RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
 from ..models.mlp import MLPDiscriminator, MLPGenerator
 from ..pipelines.gan import GANPipeline
@@ -41,7 +39,6 @@ from ..pipelines.pipeline import evaluating
 from .checkpoints import find_checkpoint
 from .common import (
     ResumableTrainer,
-    TrainingConfig,
     autocast,
     backward,
     check_finite,
@@ -58,27 +55,19 @@ from .common import (
     seed_everything,
     start_run,
 )
+from .config import OPTIMIZERS, REGULARIZERS, GANTrainingConfig
 from .logger import RunLogger, read_log
-from .losses import GAN_LOSSES, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty
+from .losses import clip_weights_, get_gan_loss, gradient_penalty, r1_penalty
 from .output import mode_coverage_metrics, save_run_output
 from .plots import image_grid, loss_curve, scatter_plot
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GANTrainingConfig", "GANTrainer", "GAN_PRESETS", "build_gan"]
+# The settings and their valid values live in gandiff.training.config (no torch); named here too.
+__all__ = ["GANTrainingConfig", "GANTrainer", "GAN_PRESETS", "build_gan", "REGULARIZERS", "OPTIMIZERS"]
 
-REGULARIZERS = ("none", "clip", "gp", "r1")
-OPTIMIZERS = ("adam", "rmsprop")
 # Losses whose discriminator outputs a logit l, so D = σ(l) is a probability.
 _LOGIT_LOSSES = ("minimax", "non_saturating")
-
-# regularizer -> the paper's optimizer settings (see the module docstring)
-_PAPER_DEFAULTS = {
-    "clip": {"optimizer": "rmsprop", "learning_rate": 5e-5, "adam_betas": None, "d_steps": 5},
-    "gp": {"optimizer": "adam", "learning_rate": 1e-4, "adam_betas": (0.0, 0.9), "d_steps": 5},
-    "none": {"optimizer": "adam", "learning_rate": 2e-4, "adam_betas": (0.5, 0.999), "d_steps": 1},
-    "r1": {"optimizer": "adam", "learning_rate": 2e-4, "adam_betas": (0.5, 0.999), "d_steps": 1},
-}
 
 # Model sizes: DCGAN base channels (64 is Radford et al.'s), MLP width and depth.
 GAN_PRESETS = {
@@ -86,69 +75,6 @@ GAN_PRESETS = {
     "small": {"base_channels": 32, "hidden_dim": 128, "num_layers": 3},
     "base": {"base_channels": 64, "hidden_dim": 256, "num_layers": 4},
 }
-
-
-@dataclass
-class GANTrainingConfig(TrainingConfig):
-    """Settings of a GAN run: `TrainingConfig`'s, the loss, the regularizer and the game's rhythm.
-
-    Settings left None take the defaults of the loss's paper (module docstring), and the
-    saved config holds the values used.
-
-    Beyond `TrainingConfig`'s settings:
-
-    Attributes:
-        loss: a name of `GAN_LOSSES`.
-        regularizer: ``"none"``, ``"clip"``, ``"gp"`` or ``"r1"``; None: ``"gp"`` for the
-            Wasserstein loss (a critic needs a Lipschitz constraint), ``"none"`` otherwise.
-        d_steps: discriminator updates per generator update (k of Algorithm 1).
-        optimizer: ``"adam"`` or ``"rmsprop"``, for both networks.
-        adam_betas: Adam's (β1, β2).
-        gp_lambda: λ of the gradient penalty (10).
-        r1_gamma: γ of R1 (10).
-        clip_value: c of weight clipping (0.01).
-        latent_dim: size of z; None: 100 for images (DCGAN), 2 for points (PacGAN).
-        ema_decay: EMA of the generator's weights (the discriminator is not averaged).
-
-    Raises:
-        ValueError: for an invalid setting, naming the valid values.
-
-    Example:
-        >>> from gandiff.training import GANTrainingConfig
-        >>> config = GANTrainingConfig(loss="wasserstein")
-        >>> config.regularizer, config.gp_lambda  # a critic needs a Lipschitz constraint: WGAN-GP
-        ('gp', 10.0)
-    """
-
-    loss: str = "non_saturating"
-    regularizer: str | None = None
-    d_steps: int | None = None
-    optimizer: str | None = None
-    adam_betas: tuple[float, float] | None = None
-    gp_lambda: float = 10.0
-    r1_gamma: float = 10.0
-    clip_value: float = 0.01
-    latent_dim: int | None = None
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_choice("loss", self.loss, tuple(GAN_LOSSES))
-        if self.regularizer is None:
-            self.regularizer = "gp" if self.loss == "wasserstein" else "none"
-        check_choice("regularizer", self.regularizer, REGULARIZERS)
-        defaults = _PAPER_DEFAULTS[self.regularizer]
-        for name, value in defaults.items():
-            if getattr(self, name) is None:
-                setattr(self, name, value)
-        if self.optimizer == "adam" and self.adam_betas is None:
-            self.adam_betas = (0.5, 0.999)
-        check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        if not isinstance(self.d_steps, int) or self.d_steps < 1:
-            raise ValueError(f"d_steps must be an integer >= 1, got {self.d_steps!r}")
-        if self.adam_betas is not None:
-            self.adam_betas = tuple(float(b) for b in self.adam_betas)
-        if self.latent_dim is not None and (not isinstance(self.latent_dim, int) or self.latent_dim < 1):
-            raise ValueError(f"latent_dim must be a positive integer (or None), got {self.latent_dim!r}")
 
 
 def build_gan(config: GANTrainingConfig, dataset) -> tuple[torch.nn.Module, torch.nn.Module]:
