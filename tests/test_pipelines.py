@@ -372,3 +372,114 @@ def test_conditional_gan_pipeline():
     a = pipe(batch_size=2, generator=seeded(), class_labels=1, output_type="pt").images
     b = pipe(batch_size=2, generator=seeded(), class_labels=3, output_type="pt").images
     assert not torch.allclose(a, b)
+
+
+# -- sampling has no side effects ---------------------------------------------------------------
+
+
+@register("model")
+class _NormDropoutTestDenoiser(MLPDenoiser):
+    """An MLPDenoiser whose input passes batch norm and dropout, so its output depends on its mode."""
+
+    def __init__(self, data_dim=2, hidden_dim=16, num_layers=2, time_embedding_dim=32, num_train_timesteps=1000,
+                 num_classes=None):  # fmt: skip
+        super().__init__(data_dim, hidden_dim, num_layers, time_embedding_dim, num_train_timesteps, num_classes)
+        self.norm, self.dropout = torch.nn.BatchNorm1d(data_dim), torch.nn.Dropout(0.5)
+
+    def forward(self, x_t, timestep, class_labels=None):
+        return super().forward(self.dropout(self.norm(x_t)), timestep, class_labels)
+
+
+@register("model")
+class _NormDropoutTestGenerator(MLPGenerator):
+    """An MLPGenerator whose latent passes batch norm and dropout, so its output depends on its mode."""
+
+    def __init__(self, latent_dim=2, data_dim=2, hidden_dim=16, num_layers=2, num_classes=None):
+        super().__init__(latent_dim, data_dim, hidden_dim, num_layers, num_classes)
+        self.norm, self.dropout = torch.nn.BatchNorm1d(latent_dim), torch.nn.Dropout(0.5)
+
+    def forward(self, z, class_labels=None):
+        return super().forward(self.dropout(self.norm(z)), class_labels)
+
+
+def _fresh_pipeline(kind):
+    """A pipeline as a user builds it: networks fresh from their constructors, in train mode."""
+    torch.manual_seed(0)
+    if kind == "unet with dropout":
+        unet = UNet2DModel(**{**tiny_unet().config, "dropout": 0.5}).train()
+        return DDPMPipeline(unet=unet, scheduler=DDPMScheduler(num_train_timesteps=20)), {"num_inference_steps": 4}
+    if kind == "denoiser with batch norm and dropout":
+        pipe = DDPMPipeline(denoiser=_NormDropoutTestDenoiser(), scheduler=DDPMScheduler(clip_sample=False))
+        return pipe, {"num_inference_steps": 4}
+    if kind == "dcgan with batch norm":
+        return GANPipeline(generator=DCGANGenerator(latent_dim=8, out_channels=1, resolution=28, base_channels=4)), {}
+    from gandiff import MLPDiscriminator
+
+    # Rejection sampling calls G many times and D (spectral norm: power iteration in train mode) on each sample.
+    pipe = GANPipeline(generator=_NormDropoutTestGenerator(), discriminator=MLPDiscriminator(spectral_norm=True))
+    return pipe, {"rejection_sampling": True, "rejection_gamma": -5.0}
+
+
+def _tensors(pipe):
+    return {
+        f"{name}.{key}": value.clone()
+        for name, model in pipe.components.items()
+        if isinstance(model, torch.nn.Module)
+        for key, value in model.state_dict().items()
+    }
+
+
+def _modes(pipe):
+    return {
+        f"{name}.{sub}": module.training
+        for name, model in pipe.components.items()
+        if isinstance(model, torch.nn.Module)
+        for sub, module in model.named_modules()
+    }
+
+
+def _sample(pipe, options, seed=0):
+    pipe.set_progress_bar_config(disable=True)
+    out = pipe(batch_size=8, generator=seeded(seed), output_type="pt", **options)
+    return out.images if hasattr(out, "images") else out.points
+
+
+SIDE_EFFECT_CASES = [
+    "unet with dropout",
+    "denoiser with batch norm and dropout",
+    "dcgan with batch norm",
+    "mlp gan with batch norm, dropout and a spectral-norm discriminator",
+]
+
+
+@pytest.mark.parametrize("kind", SIDE_EFFECT_CASES)
+def test_sampling_changes_no_parameter_or_buffer_and_ignores_the_callers_mode(kind):
+    """DESIGN.md, Pipelines: networks run in eval mode, the caller's mode comes back, no tensor changes."""
+    pipe, options = _fresh_pipeline(kind)
+    before = _tensors(pipe)
+    samples = {}
+    for mode in ("train", "eval", "mixed"):
+        for model in (c for c in pipe.components.values() if isinstance(c, torch.nn.Module)):
+            model.train(mode != "eval")
+            if mode == "mixed":  # e.g. a caller who froze the normalisation layers while fine-tuning
+                for module in model.modules():
+                    if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.GroupNorm)):
+                        module.eval()
+        modes = _modes(pipe)
+        samples[mode] = _sample(pipe, options)
+        assert _modes(pipe) == modes, f"sampling did not give back the {mode} mode"
+        after = _tensors(pipe)
+        changed = [key for key in before if not torch.equal(before[key], after[key])]
+        assert not changed, f"sampling in {mode} mode changed {changed}"
+    assert torch.equal(samples["train"], samples["eval"]) and torch.equal(samples["train"], samples["mixed"])
+
+
+@pytest.mark.parametrize("kind", SIDE_EFFECT_CASES)
+def test_a_saved_then_loaded_pipeline_gives_the_same_samples(kind, tmp_path):
+    """The same seed and weights give the same samples before and after a save (DESIGN.md, Pipelines)."""
+    pipe, options = _fresh_pipeline(kind)
+    first = _sample(pipe, options, seed=3)
+    pipe.save_pretrained(tmp_path / "pipe")
+    loaded = Pipeline.from_pretrained(tmp_path / "pipe")
+    assert torch.equal(_sample(loaded, options, seed=3), first)
+    assert torch.equal(_sample(pipe, options, seed=3), first)

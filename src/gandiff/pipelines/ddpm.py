@@ -14,7 +14,7 @@ import warnings
 import torch
 
 from ..registry import register
-from .pipeline import ImagePipelineOutput, Pipeline, PointsPipelineOutput, randn_tensor
+from .pipeline import ImagePipelineOutput, Pipeline, PointsPipelineOutput, no_side_effects, randn_tensor
 
 __all__ = ["DDPMPipeline"]
 
@@ -64,6 +64,7 @@ class DDPMPipeline(Pipeline):
         return self.unet if "unet" in self._component_names else self.denoiser
 
     @torch.no_grad()
+    @no_side_effects
     def __call__(
         self,
         batch_size: int = 1,

@@ -7,7 +7,7 @@ import torch
 
 from ..registry import register
 from .ddpm import _class_labels
-from .pipeline import ImagePipelineOutput, Pipeline, PointsPipelineOutput, randn_tensor
+from .pipeline import ImagePipelineOutput, Pipeline, PointsPipelineOutput, no_side_effects, randn_tensor
 from .rejection import discriminator_rejection_sampling
 
 __all__ = ["GANPipeline"]
@@ -44,6 +44,7 @@ class GANPipeline(Pipeline):
         super().__init__(generator=generator, discriminator=discriminator)
 
     @torch.no_grad()
+    @no_side_effects
     def __call__(
         self,
         batch_size: int = 1,

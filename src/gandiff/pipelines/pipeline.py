@@ -12,10 +12,11 @@ gandiff's equivalents), so a folder from anywhere can name only classes gandiff 
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,15 @@ from ..registry import lookup, resolve_library_class
 from ..saving import atomic_directory, write_text_atomic
 from ..schedulers.scheduling_utils import randn_tensor
 
-__all__ = ["Pipeline", "ImagePipelineOutput", "PointsPipelineOutput", "evaluating", "randn_tensor", "MODEL_INDEX_NAME"]
+__all__ = [
+    "Pipeline",
+    "ImagePipelineOutput",
+    "PointsPipelineOutput",
+    "evaluating",
+    "no_side_effects",
+    "randn_tensor",
+    "MODEL_INDEX_NAME",
+]
 
 MODEL_INDEX_NAME = "model_index.json"
 
@@ -62,7 +71,8 @@ class Pipeline:
     Subclasses take their components as ``__init__`` keyword arguments and pass them to
     ``super().__init__(**components)``. Components are plain attributes, so assigning
     ``pipe.scheduler = other`` changes what ``__call__`` uses and what ``save_pretrained``
-    writes.
+    writes. A subclass's ``__call__`` is decorated with `no_side_effects`, so sampling runs the
+    networks in eval mode and changes nothing in them.
 
     Args:
         **components: the components by name: gandiff models (`ModelMixin`) and schedulers
@@ -325,7 +335,8 @@ class Pipeline:
 
 @contextlib.contextmanager
 def evaluating(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
-    """Eval mode (dropout off, batch-norm statistics frozen) inside, the previous mode after.
+    """Eval mode (dropout off, batch-norm statistics frozen) inside; after, every submodule back
+    in the mode it had (a caller may hold a network in train mode with some layers frozen in eval).
 
     Args:
         module: the network.
@@ -333,12 +344,37 @@ def evaluating(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
     Yields:
         `module`, in eval mode.
     """
-    was_training = module.training
+    modes = [(submodule, submodule.training) for submodule in module.modules()]
     module.eval()
     try:
         yield module
     finally:
-        module.train(was_training)
+        for submodule, training in modes:
+            submodule.training = training
+
+
+def no_side_effects(call: Callable) -> Callable:
+    """Decorate a pipeline's ``__call__``: every network runs in eval mode and gets its mode back after.
+
+    Sampling then never changes a parameter or buffer (train-mode batch norm would update its
+    running statistics) and depends only on the seed and the weights, not on the mode the
+    caller left a network in, so a pipeline samples the same before and after a save.
+
+    Args:
+        call: the ``__call__`` method of a `Pipeline` subclass.
+
+    Returns:
+        The method, running its body with every model component in eval mode.
+    """
+
+    @functools.wraps(call)
+    def wrapper(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        with contextlib.ExitStack() as stack:
+            for model in self._models():
+                stack.enter_context(evaluating(model))
+            return call(self, *args, **kwargs)
+
+    return wrapper
 
 
 def numpy_to_pil(images: np.ndarray) -> list:
