@@ -81,3 +81,54 @@ def test_plugins_come_from_the_entry_point_group(tmp_path, monkeypatch):
     finally:
         registry._registered["scheduler"].pop("ToyPluginScheduler", None)
         sys.modules.pop("gandiff_toy_plugin", None)
+
+
+def test_the_registry_imports_nothing_of_gandiff():
+    """DESIGN's module map: the registry is on the bottom floor and knows no concrete class."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(registry))
+    imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    imported += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level]
+    relative = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
+    strings = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    assert not relative and not [name for name in imported if name.startswith("gandiff")]
+    assert not [s for s in strings if s.startswith("gandiff.") and s != registry.PLUGIN_GROUP]
+
+
+def test_a_class_states_its_kind_and_a_wrong_registration_is_refused():
+    from gandiff import DDIMScheduler, GANPipeline, UNet2DModel
+
+    assert [registry.kind_of(c) for c in (DDIMScheduler, UNet2DModel, GANPipeline)] == [
+        "scheduler",
+        "model",
+        "pipeline",
+    ]
+    with pytest.raises(TypeError, match="states no registry kind"):
+        registry.kind_of(int)
+    with pytest.raises(ValueError, match="is a scheduler, not a model; register it with @register\\('scheduler'\\)"):
+
+        @register("model")
+        class NotAModel(DDIMScheduler):
+            pass
+
+
+def test_every_lookup_failure_is_one_error_type_naming_the_fix():
+    failures = [
+        lambda: lookup("scheduler", "DDPNScheduler"),
+        lambda: lookup("sampler", "DDPMScheduler"),
+        lambda: known_names("sampler"),
+        lambda: resolve_library_class("diffusers", "StableDiffusionPipeline"),
+        lambda: resolve_library_class("gandiff", "NoSuchModel"),
+    ]
+    for failure in failures:
+        with pytest.raises(registry.RegistryError) as caught:
+            failure()
+        assert isinstance(caught.value, KeyError) and isinstance(caught.value, ValueError)
+        assert "known" in str(caught.value) or "supported" in str(caught.value)
+        assert not str(caught.value).startswith("'")  # the message itself, not KeyError's repr of it
+    with pytest.raises(
+        registry.RegistryError, match="install that package; a class of your own needs @gandiff.register"
+    ):
+        lookup("model", "NoSuchModel")

@@ -9,37 +9,49 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import registry as _registry
 from ._version import __version__
 
-# public name -> module that defines it
-_LAZY: dict[str, str] = {
-    "ConfigMixin": "gandiff.configuration",
-    "register": "gandiff.registry",
-    "SchedulerMixin": "gandiff.schedulers.scheduling_utils",
-    "SchedulerOutput": "gandiff.schedulers.scheduling_utils",
-    "DDPMScheduler": "gandiff.schedulers.ddpm",
-    "DDIMScheduler": "gandiff.schedulers.ddim",
-    "ModelMixin": "gandiff.models.modeling",
-    "UNet2DModel": "gandiff.models.unet_2d",
-    "DCGANGenerator": "gandiff.models.dcgan",
-    "DCGANDiscriminator": "gandiff.models.dcgan",
-    "MLPDenoiser": "gandiff.models.mlp",
-    "MLPGenerator": "gandiff.models.mlp",
-    "MLPDiscriminator": "gandiff.models.mlp",
-    "Pipeline": "gandiff.pipelines.pipeline",
-    "ImagePipelineOutput": "gandiff.pipelines.pipeline",
-    "PointsPipelineOutput": "gandiff.pipelines.pipeline",
-    "DDPMPipeline": "gandiff.pipelines.ddpm",
-    "GANPipeline": "gandiff.pipelines.gan",
+# The one table of gandiff's public names: name -> (module inside gandiff that defines it, the
+# registry kind of a class that saved files can name, or None). It serves both the lazy names
+# below and the registry's built-in classes; in both, the module is imported on first use.
+_PUBLIC: dict[str, tuple[str, str | None]] = {
+    "ConfigMixin": ("configuration", None),
+    "register": ("registry", None),
+    "SchedulerMixin": ("schedulers.scheduling_utils", None),
+    "SchedulerOutput": ("schedulers.scheduling_utils", None),
+    "DDPMScheduler": ("schedulers.ddpm", "scheduler"),
+    "DDIMScheduler": ("schedulers.ddim", "scheduler"),
+    "ModelMixin": ("models.modeling", None),
+    "UNet2DModel": ("models.unet_2d", "model"),
+    "DCGANGenerator": ("models.dcgan", "model"),
+    "DCGANDiscriminator": ("models.dcgan", "model"),
+    "MLPDenoiser": ("models.mlp", "model"),
+    "MLPGenerator": ("models.mlp", "model"),
+    "MLPDiscriminator": ("models.mlp", "model"),
+    "Pipeline": ("pipelines.pipeline", None),
+    "ImagePipelineOutput": ("pipelines.pipeline", None),
+    "PointsPipelineOutput": ("pipelines.pipeline", None),
+    "DDPMPipeline": ("pipelines.ddpm", "pipeline"),
+    "GANPipeline": ("pipelines.gan", "pipeline"),
 }
 
-__all__ = ["__version__", *_LAZY]
+
+def _declare_builtins() -> None:
+    for name, (module, kind) in _PUBLIC.items():
+        if kind is not None:
+            _registry.declare_builtin(kind, name, f"{__name__}.{module}")
+
+
+_declare_builtins()
+
+__all__ = ["__version__", *_PUBLIC]
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
+    if name not in _PUBLIC:
         raise AttributeError(f"module 'gandiff' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
+    value = getattr(importlib.import_module(f"{__name__}.{_PUBLIC[name][0]}"), name)
     globals()[name] = value  # later lookups skip this function
     return value
 

@@ -17,12 +17,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from . import registry
 from ._version import __version__
 from .saving import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Config", "ConfigMixin", "check_choice", "check_positive", "load_config_file"]
+__all__ = ["Config", "ConfigMixin", "check_choice", "check_positive", "load_config_file", "sibling_config_keys"]
 
 
 def _freeze(value: Any) -> Any:
@@ -381,8 +382,6 @@ def _report_foreign_keys(cls: type, keys: Mapping[str, Any]) -> None:
     the expected result of a swap and logged at INFO; any other key (a typo, a setting from a
     newer version) is logged as a warning, since the user may believe it has an effect.
     """
-    from .registry import sibling_config_keys
-
     names = ", ".join(sorted(keys))
     if set(keys) <= sibling_config_keys(cls):
         logger.info("%s keeps, but does not use, the config keys of a sibling class: %s", cls.__name__, names)
@@ -392,8 +391,28 @@ def _report_foreign_keys(cls: type, keys: Mapping[str, Any]) -> None:
         )
 
 
+def sibling_config_keys(cls: type) -> frozenset[str]:
+    """Every constructor argument of the registered classes of `cls`'s kind (schedulers, say).
+
+    `ConfigMixin.from_config` uses it to tell a sibling class's key (expected after a swap)
+    from a key no class of the kind takes (a typo).
+
+    Args:
+        cls: a scheduler, model or pipeline class.
+
+    Returns:
+        The argument names; empty when `cls` states no registry kind.
+    """
+    try:
+        kind = registry.kind_of(cls)
+    except TypeError:
+        return frozenset()
+    return frozenset().union(*(init_parameters(registry.lookup(kind, name)) for name in registry.known_names(kind)))
+
+
 @functools.cache
 def init_parameters(cls: type) -> frozenset[str]:
+    """The names a class's ``__init__`` takes as keywords (``self`` and ``*args``/``**kwargs`` left out)."""
     signature = inspect.signature(cls.__init__)
     return frozenset(
         name

@@ -2,53 +2,36 @@
 
 Saved files name classes (``"_class_name": "DDPMScheduler"``, ``"unet": ["gandiff",
 "UNet2DModel"]``). Loading turns those names into classes only through this registry, which
-holds gandiff's own classes (an explicit table, imported on first use so that
+holds gandiff's own classes (declared by the package's ``__init__``, whose table of public names
+says which module defines each; the module is imported when a class is first asked for, so
 ``import gandiff`` stays fast), classes registered with ``@register(kind)``, and classes that
 installed packages declare in the ``gandiff.plugins`` entry-point group. Nothing is ever
 imported from a module path read out of a file.
+
+The registry knows no concrete class and imports nothing of gandiff: a class states its kind
+with the class attribute ``registry_kind`` (``ModelMixin``, ``SchedulerMixin`` and ``Pipeline``
+set it, so every subclass, a plugin's too, inherits it).
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
 from collections.abc import Callable
-
-logger = logging.getLogger(__name__)
 
 __all__ = [
     "KINDS",
+    "PLUGIN_GROUP",
+    "RegistryError",
+    "declare_builtin",
     "register",
     "lookup",
     "known_names",
+    "kind_of",
     "resolve_library_class",
-    "sibling_config_keys",
-    "PLUGIN_GROUP",
 ]
 
 KINDS = ("scheduler", "model", "pipeline")
 PLUGIN_GROUP = "gandiff.plugins"
-
-# gandiff's own classes: kind -> {class name: module inside gandiff}. Modules are imported
-# only when a class is asked for.
-_BUILTIN: dict[str, dict[str, str]] = {
-    "scheduler": {
-        "DDPMScheduler": "gandiff.schedulers.ddpm",
-        "DDIMScheduler": "gandiff.schedulers.ddim",
-    },
-    "model": {
-        "UNet2DModel": "gandiff.models.unet_2d",
-        "DCGANGenerator": "gandiff.models.dcgan",
-        "DCGANDiscriminator": "gandiff.models.dcgan",
-        "MLPDenoiser": "gandiff.models.mlp",
-        "MLPGenerator": "gandiff.models.mlp",
-        "MLPDiscriminator": "gandiff.models.mlp",
-    },
-    "pipeline": {
-        "DDPMPipeline": "gandiff.pipelines.ddpm",
-        "GANPipeline": "gandiff.pipelines.gan",
-    },
-}
 
 # diffusers class name -> the gandiff class that reads the same files and computes the same
 # function. A DDIMPipeline is a DDPMPipeline whose scheduler is a DDIMScheduler.
@@ -60,13 +43,66 @@ _DIFFUSERS_EQUIVALENTS: dict[str, str] = {
     "DDIMPipeline": "DDPMPipeline",
 }
 
+# gandiff's own classes: kind -> {class name: the module that registers it}, filled by
+# `declare_builtin` from the package's table of public names.
+_builtin: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
 _registered: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
 _plugins_loaded = False
 
 
+class RegistryError(KeyError, ValueError):
+    """A registry lookup failed: unknown kind, unknown name, or a class saved files cannot name.
+
+    The message lists the known names and says what to do. It is a `KeyError` (a name that is not
+    in the table) and a `ValueError` (a bad value read from a file or given by the caller), so
+    either ``except`` catches it.
+    """
+
+    def __str__(self) -> str:
+        # KeyError's str() is the repr of its argument (quotes, escaped newlines); show the message.
+        return str(self.args[0]) if self.args else ""
+
+
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
-        raise ValueError(f"unknown registry kind {kind!r}; known: {', '.join(KINDS)}")
+        raise RegistryError(f"unknown registry kind {kind!r}; known: {', '.join(KINDS)}")
+
+
+def declare_builtin(kind: str, name: str, module: str) -> None:
+    """Declare one of gandiff's own classes: its name and the module whose import registers it.
+
+    Called by ``gandiff/__init__.py`` for the classes of its table of public names; the module
+    is imported only when `lookup` is first asked for the class.
+
+    Args:
+        kind: ``"scheduler"``, ``"model"`` or ``"pipeline"``.
+        name: the class name, e.g. ``"DDPMScheduler"``.
+        module: the absolute module name, e.g. ``"gandiff.schedulers.ddpm"``.
+    """
+    _check_kind(kind)
+    _builtin[kind][name] = module
+
+
+def kind_of(cls: type) -> str:
+    """The registry kind a class states with its ``registry_kind`` attribute.
+
+    Args:
+        cls: a scheduler, model or pipeline class (a subclass of ``SchedulerMixin``,
+            ``ModelMixin`` or ``Pipeline``, which set the attribute).
+
+    Returns:
+        ``"scheduler"``, ``"model"`` or ``"pipeline"``.
+
+    Raises:
+        TypeError: when `cls` states no kind.
+    """
+    kind = getattr(cls, "registry_kind", None)
+    if kind not in KINDS:
+        raise TypeError(
+            f"{cls.__qualname__} states no registry kind; subclass SchedulerMixin, ModelMixin or Pipeline "
+            "(or set the class attribute registry_kind to one of: " + ", ".join(KINDS) + ")"
+        )
+    return kind
 
 
 def register(kind: str, name: str | None = None) -> Callable[[type], type]:
@@ -76,14 +112,16 @@ def register(kind: str, name: str | None = None) -> Callable[[type], type]:
     use the same decorator in a module that their ``gandiff.plugins`` entry point names.
 
     Args:
-        kind: ``"scheduler"``, ``"model"`` or ``"pipeline"``.
+        kind: ``"scheduler"``, ``"model"`` or ``"pipeline"``; it must agree with the kind the
+            class states (``registry_kind``, set by its gandiff base class), if it states one.
         name: the name saved files use for the class; its class name by default.
 
     Returns:
         The decorator, which returns the class unchanged.
 
     Raises:
-        ValueError: for an unknown `kind`, or when another class already holds the name.
+        ValueError: for an unknown `kind`, a class of another kind, or a name another class
+            already holds.
 
     Example:
         >>> from gandiff import DDIMScheduler, register
@@ -97,6 +135,9 @@ def register(kind: str, name: str | None = None) -> Callable[[type], type]:
     _check_kind(kind)
 
     def decorator(cls: type) -> type:
+        stated = getattr(cls, "registry_kind", kind)
+        if stated != kind:
+            raise ValueError(f"{cls.__qualname__} is a {stated}, not a {kind}; register it with @register({stated!r})")
         key = name or cls.__name__
         existing = _registered[kind].get(key)
         if existing is not None and existing is not cls:
@@ -113,57 +154,26 @@ def register(kind: str, name: str | None = None) -> Callable[[type], type]:
 def _load_plugins() -> None:
     """Import the entry points of the ``gandiff.plugins`` group, once.
 
-    An entry point names either a class (registered under its class name, its kind taken
-    from its gandiff base class) or a module whose import registers classes with
-    ``@register``. These paths come from installed package metadata, which the user chose to
-    install, never from a downloaded file.
+    An entry point names either a class (registered under its class name, with the kind it
+    states) or a module whose import registers classes with ``@register``. These paths come from
+    installed package metadata, which the user chose to install, never from a downloaded file.
     """
     global _plugins_loaded
     if _plugins_loaded:
         return
     _plugins_loaded = True
+    # Imported here, not at the top: plugins load on the first lookup, and `import gandiff`
+    # (which imports this module) should not pay for the logging and metadata machinery.
+    import logging
     from importlib.metadata import entry_points
 
     for entry_point in entry_points(group=PLUGIN_GROUP):
         try:
             loaded = entry_point.load()
+            if isinstance(loaded, type):
+                register(kind_of(loaded))(loaded)
         except Exception as err:  # a broken plugin must not break gandiff
-            logger.warning("gandiff plugin %r failed to load: %s", entry_point.name, err)
-            continue
-        if isinstance(loaded, type):
-            register(_kind_of(loaded))(loaded)
-
-
-def _kind_of(cls: type) -> str:
-    from .models.modeling import ModelMixin
-    from .pipelines.pipeline import Pipeline
-    from .schedulers.scheduling_utils import SchedulerMixin
-
-    for kind, base in (("pipeline", Pipeline), ("model", ModelMixin), ("scheduler", SchedulerMixin)):
-        if issubclass(cls, base):
-            return kind
-    raise TypeError(f"plugin class {cls.__qualname__} must subclass SchedulerMixin, ModelMixin or Pipeline")
-
-
-def sibling_config_keys(cls: type) -> frozenset[str]:
-    """Every constructor argument of the registered classes of `cls`'s kind (schedulers, say).
-
-    `ConfigMixin.from_config` uses it to tell a sibling class's key (expected after a swap)
-    from a key no class of the kind takes (a typo).
-
-    Args:
-        cls: a scheduler, model or pipeline class.
-
-    Returns:
-        The argument names; empty when `cls` is of no registry kind.
-    """
-    from .configuration import init_parameters
-
-    try:
-        kind = _kind_of(cls)
-    except TypeError:
-        return frozenset()
-    return frozenset().union(*(init_parameters(lookup(kind, name)) for name in known_names(kind)))
+            logging.getLogger(__name__).warning("gandiff plugin %r failed to load: %s", entry_point.name, err)
 
 
 def known_names(kind: str) -> list[str]:
@@ -175,6 +185,9 @@ def known_names(kind: str) -> list[str]:
     Returns:
         The names, sorted.
 
+    Raises:
+        RegistryError: for an unknown `kind`.
+
     Example:
         >>> from gandiff.registry import known_names
         >>> {"DDIMScheduler", "DDPMScheduler"} <= set(known_names("scheduler"))
@@ -182,11 +195,11 @@ def known_names(kind: str) -> list[str]:
     """
     _check_kind(kind)
     _load_plugins()
-    return sorted(set(_BUILTIN[kind]) | set(_registered[kind]))
+    return sorted(set(_builtin[kind]) | set(_registered[kind]))
 
 
 def lookup(kind: str, name: str) -> type:
-    """The class registered as `name`; a `KeyError` listing the known names otherwise.
+    """The class registered as `name`; a `RegistryError` listing the known names otherwise.
 
     Args:
         kind: ``"scheduler"``, ``"model"`` or ``"pipeline"``.
@@ -196,20 +209,26 @@ def lookup(kind: str, name: str) -> type:
         The class.
 
     Raises:
-        KeyError: when no class of that kind is registered as `name`; the message lists the
-            known names.
-        ValueError: for an unknown `kind`.
+        RegistryError: (a `KeyError` and a `ValueError`) for an unknown `kind`, or when no class
+            of that kind is registered as `name`; the message lists the known names.
     """
     _check_kind(kind)
     if name in _registered[kind]:
         return _registered[kind][name]
-    if name in _BUILTIN[kind]:
-        importlib.import_module(_BUILTIN[kind][name])  # its @register fills the table
-        return _registered[kind][name]
+    if name in _builtin[kind]:
+        importlib.import_module(_builtin[kind][name])  # its @register fills the table
+        if name in _registered[kind]:
+            return _registered[kind][name]
+        raise RegistryError(
+            f"{_builtin[kind][name]} was declared to define the {kind} {name!r} but did not register it"
+        )
     _load_plugins()
     if name in _registered[kind]:
         return _registered[kind][name]
-    raise KeyError(f"unknown {kind} {name!r}; known: {', '.join(known_names(kind))}")
+    raise RegistryError(
+        f"unknown {kind} {name!r}; known: {', '.join(known_names(kind))}. If it comes from a plugin package, "
+        f"install that package; a class of your own needs @gandiff.register({kind!r})"
+    )
 
 
 def resolve_library_class(library: str, name: str, kinds: tuple[str, ...] = ("model", "scheduler")) -> type:
@@ -228,20 +247,22 @@ def resolve_library_class(library: str, name: str, kinds: tuple[str, ...] = ("mo
         The registered class.
 
     Raises:
-        KeyError: when the class is not registered (or a diffusers class has no equivalent).
+        RegistryError: when the class is not registered (or a diffusers class has no equivalent).
     """
     if library == "diffusers":
         if name not in _DIFFUSERS_EQUIVALENTS:
             known = ", ".join(sorted(_DIFFUSERS_EQUIVALENTS))
-            raise KeyError(f"diffusers class {name!r} has no gandiff equivalent; supported diffusers classes: {known}")
+            raise RegistryError(
+                f"diffusers class {name!r} has no gandiff equivalent; supported diffusers classes: {known}"
+            )
         name = _DIFFUSERS_EQUIVALENTS[name]
     for kind in kinds:
         try:
             return lookup(kind, name)
-        except KeyError:
+        except RegistryError:
             pass
-    known = "; ".join(f"{kind}s: {', '.join(known_names(kind))}" for kind in kinds)
-    raise KeyError(
+    known = "; ".join(f"known {kind}s: {', '.join(known_names(kind))}" for kind in kinds)
+    raise RegistryError(
         f"[{library!r}, {name!r}] is not a registered class, and gandiff loads only registered classes "
         f"({known}). If it comes from a plugin package, install that package."
     )

@@ -32,6 +32,7 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
     """Base class of gandiff models: `save_pretrained`, `from_pretrained`, `push_to_hub`."""
 
     config_name = "config.json"
+    registry_kind = "model"  # how the registry files every subclass, a plugin's too
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
         """Write ``config.json`` and ``model.safetensors`` into `save_directory`, atomically.

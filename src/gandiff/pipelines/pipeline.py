@@ -79,6 +79,8 @@ class Pipeline:
             (`SchedulerMixin`), or ``None`` for an absent optional one.
     """
 
+    registry_kind = "pipeline"  # how the registry files every subclass, a plugin's too
+
     def __init__(self, **components: Any) -> None:
         self._component_names = tuple(components)
         for name, component in components.items():

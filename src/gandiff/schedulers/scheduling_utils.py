@@ -69,6 +69,7 @@ class SchedulerMixin(ConfigMixin):
     """
 
     config_name = "scheduler_config.json"
+    registry_kind = "scheduler"  # how the registry files every subclass, a plugin's too
     init_noise_sigma: float = 1.0
     timesteps: torch.Tensor
 
