@@ -24,14 +24,12 @@ import numpy as np
 import torch
 
 from ..configuration import check_choice
-from .checkpoints import load_checkpoint, save_checkpoint
 from .config import LR_SCHEDULES, MIXED_PRECISION, MODEL_SIZES, REPORT_TO, TrainingConfig
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "TrainingConfig",
-    "ResumableTrainer",
     "NonFiniteLossError",
     "MIXED_PRECISION",
     "MODEL_SIZES",
@@ -484,42 +482,3 @@ def warn_changed_settings(config: TrainingConfig, saved: dict[str, Any], checkpo
     if changes:
         shown = ", ".join(f"{k}: {json.dumps(old)} -> {json.dumps(new)}" for k, (old, new) in changes.items())
         logger.warning("resuming %s with changed settings (%s): the run will not continue exactly", checkpoint, shown)
-
-
-class ResumableTrainer:
-    """What both trainers share around checkpoints: saving the current step and resuming one.
-
-    A subclass sets ``config``, ``accelerator``, ``step``, ``batches_taken``, ``last_checkpoint``
-    and defines ``_state()``: the modules, optimizers, lr schedulers and generator to save.
-    """
-
-    def save_checkpoint(self) -> Path:
-        """Write a checkpoint of the current step (weights, EMA, optimizers, RNG, data position).
-
-        Returns:
-            The checkpoint folder.
-        """
-        self.last_checkpoint = save_checkpoint(
-            self.accelerator,
-            self.config.output_dir,
-            self.step,
-            **self._state(),
-            total_limit=self.config.checkpoints_total_limit,
-            trainer_state={
-                "batches_taken": self.batches_taken,
-                "num_processes": self.accelerator.num_processes,
-                "config": self.config.to_dict(),
-            },
-        )
-        return self.last_checkpoint
-
-    def _resume(self, path: Path) -> None:
-        state = load_checkpoint(
-            path,
-            **self._state(),
-            process_index=self.accelerator.process_index,
-            num_processes=self.accelerator.num_processes,
-        )
-        self.step, self.batches_taken, self.last_checkpoint = state["step"], state["batches_taken"], path
-        warn_changed_settings(self.config, state["config"], path)
-        logger.info("resumed from %s at step %d", path, self.step)

@@ -17,15 +17,14 @@ The network is a `UNet2DModel` for images and an `MLPDenoiser` for 2-D points (w
 never clips x̂_0: clipping to [-1, 1] destroys unbounded data). The result is a `DDPMPipeline`
 of the EMA weights and the training `DDPMScheduler`, saved under ``<output_dir>/pipeline``.
 
-`DiffusionTrainer.train` shows every phase of a step; checkpoints, logs and pictures are in
-`checkpoints`, `logger` and `plots`.
+`DiffusionTrainer.train` shows every phase of a step; the set-up, checkpoints, sample pictures
+and the saved result that every trainer shares are in `gandiff.training.trainer`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -33,32 +32,21 @@ import torch.nn.functional as F
 from ..models.mlp import MLPDenoiser
 from ..models.unet_2d import UNet2DModel
 from ..pipelines.ddpm import DDPMPipeline
-from ..pipelines.pipeline import evaluating
 from ..schedulers.ddim import DDIMScheduler
 from ..schedulers.ddpm import DDPMScheduler
-from .checkpoints import find_checkpoint
 from .common import (
-    ResumableTrainer,
     autocast,
     backward,
     check_finite,
-    check_output_dir,
     clip_grad_norm,
-    load_training_data,
     lr_scheduler,
-    make_accelerator,
     make_adam,
-    make_batches,
     make_ema,
     num_classes_for,
-    samples_path,
     seed_everything,
-    start_run,
 )
 from .config import BETA_SCHEDULES, VARIANCE_TYPES, DiffusionTrainingConfig
-from .logger import RunLogger, read_log
-from .output import mode_coverage_metrics, save_run_output
-from .plots import image_grid, loss_curve, scatter_plot
+from .trainer import Trainer
 
 logger = logging.getLogger(__name__)
 
@@ -134,12 +122,13 @@ def build_denoiser(config: DiffusionTrainingConfig, dataset) -> torch.nn.Module:
     )
 
 
-class DiffusionTrainer(ResumableTrainer):
+class DiffusionTrainer(Trainer):
     """Trains a denoiser on a data set and returns a `DDPMPipeline`.
 
     ``DiffusionTrainer(config).train()`` runs the whole thing: ``__init__`` builds (1) the
-    accelerator, (2) the data, (3) the network, schedule and EMA, (4) the optimizer, and (5)
-    resumes from a checkpoint when asked; ``train`` runs the steps and saves the result.
+    accelerator, (2) the data (both in `Trainer`), (3) the network, schedule and EMA, (4) the
+    optimizer, and (5) resumes from a checkpoint when asked; ``train`` runs the steps and saves
+    the result. ``raw_model`` is the network as built, ``model`` the one `accelerate` prepared.
 
     Args:
         config: the run's settings.
@@ -147,21 +136,14 @@ class DiffusionTrainer(ResumableTrainer):
             ``{"sample", "label"}``, attributes ``kind``, ``sample_shape``, ``num_classes``).
     """
 
-    def __init__(self, config: DiffusionTrainingConfig, dataset=None):
-        self.config = config
-        # 1. Accelerator. Nothing is written until the data and the output folder are checked.
-        self.accelerator = accelerator = make_accelerator(config)
-        resume_from = find_checkpoint(config.output_dir, config.resume_from_checkpoint)
-        check_output_dir(config.output_dir, resuming=resume_from is not None)
+    LOSS_PANELS = [["loss"], ["grad_norm"]]
 
-        # 2. Data.
-        self.dataset = dataset if dataset is not None else load_training_data(config)
-        self.is_points = self.dataset.kind == "points"
-        self.num_classes = num_classes_for(config, self.dataset)
+    def __init__(self, config: DiffusionTrainingConfig, dataset=None):
+        super().__init__(config, dataset)  # 1. accelerator, 2. data
 
         # 3. Network (the same initial weights on every process), noise schedule, EMA.
         seed_everything(config.seed)
-        self.network = build_denoiser(config, self.dataset)
+        self.raw_model = build_denoiser(config, self.dataset)
         self.noise_scheduler = DDPMScheduler(
             num_train_timesteps=config.num_train_timesteps,
             beta_schedule=config.beta_schedule,
@@ -169,23 +151,22 @@ class DiffusionTrainer(ResumableTrainer):
             prediction_type=config.prediction_type,
             clip_sample=not self.is_points,  # x̂_0 ∈ [-1, 1] holds for images only
         )
-        self.ema = make_ema(self.network, config.ema_decay)
+        self.ema = make_ema(self.raw_model, config.ema_decay)
 
         # 4. Optimizer (Adam, as Ho et al.) and learning-rate warm-up.
-        optimizer = make_adam(self.network.parameters(), config.learning_rate)
+        optimizer = make_adam(self.raw_model.parameters(), config.learning_rate)
         self.lr_scheduler = lr_scheduler(optimizer, config.lr_warmup_steps, config.max_steps, config.lr_schedule)
-        self.model, self.optimizer = accelerator.prepare(self.network, optimizer)
+        self.model, self.optimizer = self.accelerator.prepare(self.raw_model, optimizer)
         if self.ema is not None:
-            self.ema.to(accelerator.device)
+            self.ema.to(self.accelerator.device)
 
         # 5. This process's random draws (t, ε), and where the run stands.
-        seed_everything(config.seed + accelerator.process_index)  # dropout differs per process
-        self.rng = torch.Generator(accelerator.device).manual_seed(config.seed + 7919 * accelerator.process_index)
-        self.step, self.batches_taken, self.last_checkpoint = 0, 0, None
-        if resume_from is not None:
-            self._resume(resume_from)
-        else:
-            start_run(accelerator, config)
+        self.start()
+
+    @property
+    def network(self) -> torch.nn.Module:
+        """The network as built: `raw_model`'s older name."""
+        return self.raw_model
 
     # -- the objective ----------------------------------------------------------------------
 
@@ -250,17 +231,8 @@ class DiffusionTrainer(ResumableTrainer):
         """
         config, accelerator = self.config, self.accelerator
         accumulation = config.gradient_accumulation_steps
-        batches = make_batches(self.dataset, config, accelerator, start=self.batches_taken)
-        samples_per_step = config.batch_size * accumulation * accelerator.num_processes
-        log = RunLogger(
-            accelerator,
-            config.output_dir,
-            config.to_dict(),
-            self.step,
-            config.max_steps,
-            samples_per_step,
-            unit="pts" if self.is_points else "img",
-        )
+        batches = self.batches()
+        log = self.run_logger(samples_per_step=config.batch_size * accumulation * accelerator.num_processes)
         self.model.train()
         while self.step < config.max_steps:
             # Forward and backward on each micro-batch; gradients are averaged over processes
@@ -287,26 +259,18 @@ class DiffusionTrainer(ResumableTrainer):
             self.lr_scheduler.step()
             self.optimizer.zero_grad(set_to_none=True)
             if self.ema is not None:
-                self.ema.update_parameters(self.network)
+                self.ema.update_parameters(self.raw_model)
             self.step += 1
             log.update()
 
-            # Feedback and checkpoints.
+            # Feedback, sample pictures and checkpoints.
             if logging_now:
                 log.log(
                     self.step,
                     {"loss": loss_sum, "lr": self.lr_scheduler.get_last_lr()[0], "grad_norm": float(grad_norm)},
                 )
-            if config.sample_every and self.step % config.sample_every == 0 and accelerator.is_main_process:
-                self.sample_picture().save(samples_path(config, self.step))
-            if self.step % config.checkpoint_every == 0 or self.step == config.max_steps:
-                self.save_checkpoint()
-
-        pipeline = self.pipeline()
-        if accelerator.is_main_process:
-            self._save_output(pipeline)
-        log.close()
-        return pipeline
+            self.end_of_step()
+        return self.finish(log)
 
     # -- results ----------------------------------------------------------------------------
 
@@ -319,13 +283,12 @@ class DiffusionTrainer(ResumableTrainer):
         Returns:
             The `DDPMPipeline`; it shares the trainer's network.
         """
-        network = self.ema.module if self.ema is not None else self.network
+        network = self._sampling_network(self.raw_model)
         scheduler = scheduler or self.noise_scheduler
         if self.is_points:
             return DDPMPipeline(denoiser=network, scheduler=scheduler)
         return DDPMPipeline(unet=network, scheduler=scheduler)
 
-    @torch.no_grad()
     def sample(self, num_samples: int, seed: int = 0) -> torch.Tensor:
         """`num_samples` samples with DDIM (``num_inference_steps``), images in [0, 1], points as they are.
 
@@ -337,42 +300,17 @@ class DiffusionTrainer(ResumableTrainer):
             Images (N, C, H, W) in [0, 1], or points (N, D).
         """
         pipeline = self.pipeline(DDIMScheduler.from_config(self.noise_scheduler.config))
-        pipeline.set_progress_bar_config(disable=True)
-        labels = torch.arange(num_samples) % self.num_classes if self.num_classes else None
-        generator = torch.Generator(self.accelerator.device).manual_seed(seed)
-        with evaluating(pipeline.network):
-            out = pipeline(
-                batch_size=num_samples,
-                generator=generator,
-                class_labels=labels,
-                num_inference_steps=self.config.num_inference_steps,
-                output_type="pt",
-            )
-        return out.points if self.is_points else out.images
-
-    def sample_picture(self):
-        """A grid of samples (images) or a scatter plot of samples over the data (points)."""
-        if self.is_points:
-            data = torch.stack([self.dataset[i]["sample"] for i in range(min(len(self.dataset), 2000))])
-            return scatter_plot(self.sample(1000), data, title=f"step {self.step}")
-        return image_grid(self.sample(self.config.num_sample_images))
+        steps = self.config.num_inference_steps
+        return self._draw(pipeline, pipeline.network, num_samples, seed, num_inference_steps=steps)
 
     def _state(self) -> dict:
         """What a checkpoint holds besides the step, the data position and the config."""
         return {
-            "modules": {"model": self.network} | ({"ema": self.ema} if self.ema is not None else {}),
+            "modules": {"model": self.raw_model} | ({"ema": self.ema} if self.ema is not None else {}),
             "optimizers": {"model": self.optimizer},
             "lr_schedulers": {"model": self.lr_scheduler},
             "rng": self.rng,
         }
 
-    def _save_output(self, pipeline: DDPMPipeline) -> None:
-        config = self.config
-        records = read_log(config.output_dir)
-        metrics = {"steps": self.step, "final loss": records[-1]["loss"] if records else float("nan")}
-        if self.is_points and getattr(self.dataset, "mixture", None) is not None:
-            metrics |= mode_coverage_metrics(self.sample(2500, seed=1), self.dataset.mixture)
-        loss_curve(records, [["loss"], ["grad_norm"]]).save(Path(config.output_dir) / "loss_curve.png")
-        folder = save_run_output(pipeline, config, metrics, self.sample_picture())
-        if config.push_to_hub:
-            pipeline.push_to_hub(config.hub_model_id, metrics=metrics, sample_grid=folder / "samples.png")
+    def _final_losses(self, records: list[dict]) -> dict:
+        return {"final loss": records[-1]["loss"] if records else float("nan")}

@@ -28,38 +28,27 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from pathlib import Path
 
 import torch
 
 from ..models.dcgan import SUPPORTED_RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
 from ..models.mlp import MLPDiscriminator, MLPGenerator
 from ..pipelines.gan import GANPipeline
-from ..pipelines.pipeline import evaluating
-from .checkpoints import find_checkpoint
 from .common import (
-    ResumableTrainer,
     autocast,
     backward,
     check_finite,
-    check_output_dir,
     clip_grad_norm,
     load_training_data,
     lr_scheduler,
-    make_accelerator,
     make_adam,
-    make_batches,
     make_ema,
     num_classes_for,
-    samples_path,
     seed_everything,
-    start_run,
 )
 from .config import OPTIMIZERS, REGULARIZERS, GANTrainingConfig
-from .logger import RunLogger, read_log
 from .losses import clip_weights_, get_gan_loss, gradient_penalty, r1_penalty
-from .output import mode_coverage_metrics, save_run_output
-from .plots import image_grid, loss_curve, scatter_plot
+from .trainer import Trainer
 
 logger = logging.getLogger(__name__)
 
@@ -122,74 +111,78 @@ def build_gan(config: GANTrainingConfig, dataset) -> tuple[torch.nn.Module, torc
     )
 
 
-def _load_gan_data(config: GANTrainingConfig):
-    """The data, at a DCGAN resolution: images of another size (8×8 digits) are resized to the
-    next supported one when no resolution was asked for; `config.resolution` records it."""
-    dataset = load_training_data(config)
-    if dataset.kind == "image" and config.resolution is None and dataset.sample_shape[-1] not in SUPPORTED_RESOLUTIONS:
-        size = dataset.sample_shape[-1]
-        config.resolution = min((r for r in SUPPORTED_RESOLUTIONS if r >= size), default=max(SUPPORTED_RESOLUTIONS))
-        logger.warning(
-            "DCGAN needs %s-pixel images; resizing the %d-pixel data to %d",
-            "/".join(map(str, SUPPORTED_RESOLUTIONS)),
-            size,
-            config.resolution,
-        )
-        dataset = load_training_data(config)
-    return dataset
-
-
-class GANTrainer(ResumableTrainer):
+class GANTrainer(Trainer):
     """Trains a generator against a discriminator and returns a `GANPipeline`.
 
-    ``__init__`` builds (1) the accelerator, (2) the data, (3) both networks and the
-    generator's EMA, (4) both optimizers, and (5) resumes when asked; ``train`` plays the game.
+    ``__init__`` builds (1) the accelerator, (2) the data (both in `Trainer`), (3) both networks
+    and the generator's EMA, (4) both optimizers, and (5) resumes when asked; ``train`` plays the
+    game. ``raw_G`` / ``raw_D`` are the networks as built, ``G`` / ``D`` the ones `accelerate` prepared.
 
     Args:
         config: the run's settings.
         dataset: a data set to use instead of loading ``config.dataset``.
     """
 
-    def __init__(self, config: GANTrainingConfig, dataset=None):
-        self.config = config
-        # 1. Accelerator. Nothing is written until the data and the output folder are checked.
-        self.accelerator = accelerator = make_accelerator(config)
-        resume_from = find_checkpoint(config.output_dir, config.resume_from_checkpoint)
-        check_output_dir(config.output_dir, resuming=resume_from is not None)
+    LOSS_PANELS = [["d_loss", "g_loss"], ["d_real", "d_fake"], ["d_grad_norm", "g_grad_norm"]]
 
-        # 2. Data.
-        self.dataset = dataset if dataset is not None else _load_gan_data(config)
-        self.is_points = self.dataset.kind == "points"
-        self.num_classes = num_classes_for(config, self.dataset)
+    def __init__(self, config: GANTrainingConfig, dataset=None):
+        super().__init__(config, dataset)  # 1. accelerator, 2. data
         self.gan_loss = get_gan_loss(config.loss)
 
         # 3. Networks (the same initial weights on every process) and the generator's EMA.
         seed_everything(config.seed)
-        self.g_network, self.d_network = build_gan(config, self.dataset)
-        self.latent_dim = self.g_network.config.latent_dim
-        self.ema = make_ema(self.g_network, config.ema_decay)
+        self.raw_G, self.raw_D = build_gan(config, self.dataset)
+        self.latent_dim = self.raw_G.config.latent_dim
+        self.ema = make_ema(self.raw_G, config.ema_decay)
 
         # 4. One optimizer per player, each with its warm-up.
-        g_optimizer, d_optimizer = self._optimizer(self.g_network), self._optimizer(self.d_network)
+        g_optimizer, d_optimizer = self._optimizer(self.raw_G), self._optimizer(self.raw_D)
         # D's scheduler steps once per D update, d_steps times per generator step.
         self.g_lr_scheduler = lr_scheduler(g_optimizer, config.lr_warmup_steps, config.max_steps, config.lr_schedule)
         self.d_lr_scheduler = lr_scheduler(
             d_optimizer, config.lr_warmup_steps, config.d_steps * config.max_steps, config.lr_schedule
         )
-        self.G, self.D, self.g_optimizer, self.d_optimizer = accelerator.prepare(
-            self.g_network, self.d_network, g_optimizer, d_optimizer
+        self.G, self.D, self.g_optimizer, self.d_optimizer = self.accelerator.prepare(
+            self.raw_G, self.raw_D, g_optimizer, d_optimizer
         )
         if self.ema is not None:
-            self.ema.to(accelerator.device)
+            self.ema.to(self.accelerator.device)
 
         # 5. This process's random draws (z, interpolation weights), and where the run stands.
-        seed_everything(config.seed + accelerator.process_index)
-        self.rng = torch.Generator(accelerator.device).manual_seed(config.seed + 7919 * accelerator.process_index)
-        self.step, self.batches_taken, self.last_checkpoint = 0, 0, None
-        if resume_from is not None:
-            self._resume(resume_from)
-        else:
-            start_run(accelerator, config)
+        self.start()
+
+    def _load_data(self):
+        """The data, at a DCGAN resolution: images of another size (8×8 digits) are resized to the
+        next supported one when no resolution was asked for; `config.resolution` records it."""
+        config = self.config
+        dataset = load_training_data(config)
+        if (
+            dataset.kind == "image"
+            and config.resolution is None
+            and dataset.sample_shape[-1] not in SUPPORTED_RESOLUTIONS
+        ):
+            size = dataset.sample_shape[-1]
+            config.resolution = min(
+                (r for r in SUPPORTED_RESOLUTIONS if r >= size), default=max(SUPPORTED_RESOLUTIONS)
+            )
+            logger.warning(
+                "DCGAN needs %s-pixel images; resizing the %d-pixel data to %d",
+                "/".join(map(str, SUPPORTED_RESOLUTIONS)),
+                size,
+                config.resolution,
+            )
+            dataset = load_training_data(config)
+        return dataset
+
+    @property
+    def g_network(self) -> torch.nn.Module:
+        """The generator as built: `raw_G`'s older name."""
+        return self.raw_G
+
+    @property
+    def d_network(self) -> torch.nn.Module:
+        """The discriminator as built: `raw_D`'s older name."""
+        return self.raw_D
 
     def _optimizer(self, network: torch.nn.Module) -> torch.optim.Optimizer:
         if self.config.optimizer == "rmsprop":
@@ -268,17 +261,8 @@ class GANTrainer(ResumableTrainer):
         """
         config, accelerator = self.config, self.accelerator
         accumulation = config.gradient_accumulation_steps
-        batches = make_batches(self.dataset, config, accelerator, start=self.batches_taken)
-        samples_per_step = config.batch_size * accumulation * config.d_steps * accelerator.num_processes
-        log = RunLogger(
-            accelerator,
-            config.output_dir,
-            config.to_dict(),
-            self.step,
-            config.max_steps,
-            samples_per_step,
-            unit="pts" if self.is_points else "img",
-        )
+        batches = self.batches()
+        log = self.run_logger(config.batch_size * accumulation * config.d_steps * accelerator.num_processes)
         self.G.train()
         self.D.train()
         while self.step < config.max_steps:
@@ -305,7 +289,7 @@ class GANTrainer(ResumableTrainer):
                 self.d_optimizer.step()
                 self.d_lr_scheduler.step()
                 if config.regularizer == "clip":
-                    clip_weights_(self.d_network, config.clip_value)
+                    clip_weights_(self.raw_D, config.clip_value)
 
             # Generator: one update on fresh z (the discriminator's gradients from it are discarded).
             self.g_optimizer.zero_grad(set_to_none=True)
@@ -323,11 +307,11 @@ class GANTrainer(ResumableTrainer):
             self.g_optimizer.step()
             self.g_lr_scheduler.step()
             if self.ema is not None:
-                self.ema.update_parameters(self.g_network)
+                self.ema.update_parameters(self.raw_G)
             self.step += 1
             log.update()
 
-            # Feedback (the last discriminator update's values) and checkpoints.
+            # Feedback (the last discriminator update's values), sample pictures and checkpoints.
             if logging_now:
                 log.log(
                     self.step,
@@ -339,16 +323,8 @@ class GANTrainer(ResumableTrainer):
                         "lr": self.g_lr_scheduler.get_last_lr()[0],
                     },
                 )
-            if config.sample_every and self.step % config.sample_every == 0 and accelerator.is_main_process:
-                self.sample_picture().save(samples_path(config, self.step))
-            if self.step % config.checkpoint_every == 0 or self.step == config.max_steps:
-                self.save_checkpoint()
-
-        pipeline = self.pipeline()
-        if accelerator.is_main_process:
-            self._save_output(pipeline)
-        log.close()
-        return pipeline
+            self.end_of_step()
+        return self.finish(log)
 
     def _clip(self, model: torch.nn.Module, optimizer, logging_now: bool) -> float:
         """Clip the gradient norm when asked (and measure it when logging); NaN when not measured."""
@@ -370,10 +346,8 @@ class GANTrainer(ResumableTrainer):
         Returns:
             The `GANPipeline`; it shares the trainer's networks.
         """
-        network = self.ema.module if self.ema is not None else self.g_network
-        return GANPipeline(generator=network, discriminator=self.d_network)
+        return GANPipeline(generator=self._sampling_network(self.raw_G), discriminator=self.raw_D)
 
-    @torch.no_grad()
     def sample(self, num_samples: int, seed: int = 0) -> torch.Tensor:
         """`num_samples` samples: images in [0, 1], points as they are.
 
@@ -385,22 +359,11 @@ class GANTrainer(ResumableTrainer):
             Images (N, C, H, W) in [0, 1], or points (N, D).
         """
         pipeline = self.pipeline()
-        labels = torch.arange(num_samples) % self.num_classes if self.num_classes else None
-        generator = torch.Generator(self.accelerator.device).manual_seed(seed)
-        with evaluating(pipeline.generator):
-            out = pipeline(batch_size=num_samples, generator=generator, class_labels=labels, output_type="pt")
-        return out.points if self.is_points else out.images
-
-    def sample_picture(self):
-        """A grid of samples (images) or a scatter plot of samples over the data (points)."""
-        if self.is_points:
-            data = torch.stack([self.dataset[i]["sample"] for i in range(min(len(self.dataset), 2000))])
-            return scatter_plot(self.sample(1000), data, title=f"step {self.step}")
-        return image_grid(self.sample(self.config.num_sample_images))
+        return self._draw(pipeline, pipeline.generator, num_samples, seed)
 
     def _state(self) -> dict:
         """What a checkpoint holds besides the step, the data position and the config."""
-        modules = {"generator": self.g_network, "discriminator": self.d_network}
+        modules = {"generator": self.raw_G, "discriminator": self.raw_D}
         if self.ema is not None:
             modules["ema"] = self.ema
         return {
@@ -410,19 +373,9 @@ class GANTrainer(ResumableTrainer):
             "rng": self.rng,
         }
 
-    def _save_output(self, pipeline: GANPipeline) -> None:
-        config = self.config
-        records = read_log(config.output_dir)
+    def _final_losses(self, records: list[dict]) -> dict:
         last = records[-1] if records else {}
-        metrics = {"steps": self.step, **{k: last[k] for k in ("d_loss", "g_loss", "d_real", "d_fake") if k in last}}
-        if self.is_points and getattr(self.dataset, "mixture", None) is not None:
-            metrics |= mode_coverage_metrics(self.sample(2500, seed=1), self.dataset.mixture)
-        loss_curve(records, [["d_loss", "g_loss"], ["d_real", "d_fake"], ["d_grad_norm", "g_grad_norm"]]).save(
-            Path(config.output_dir) / "loss_curve.png"
-        )
-        folder = save_run_output(pipeline, config, metrics, self.sample_picture())
-        if config.push_to_hub:
-            pipeline.push_to_hub(config.hub_model_id, metrics=metrics, sample_grid=folder / "samples.png")
+        return {k: last[k] for k in ("d_loss", "g_loss", "d_real", "d_fake") if k in last}
 
 
 def _mean_over_processes(accelerator, values: dict[str, torch.Tensor]) -> dict[str, float]:

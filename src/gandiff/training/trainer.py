@@ -1,0 +1,233 @@
+"""The `Trainer` base: the phases every training run shares, written once.
+
+A trainer (`gandiff.training.diffusion`, `gandiff.training.gan`) reads top to bottom as its
+algorithm; this base is the set-up and bookkeeping around it, as nanoGPT's ``train.py`` and EDM's
+training loop keep it:
+
+    __init__      1. the accelerator, and which checkpoint (if any) the run resumes
+                  2. the data
+                  (3. networks and 4. optimizers: the algorithm's own ``__init__``)
+    start()       5. this process's random draws; resume the checkpoint, or start a new run
+    batches(), run_logger()          what the loop reads from and logs to
+    end_of_step() / finish()         sample pictures, checkpoints; the saved pipeline and model card
+    save_checkpoint(), _resume()     exact resumption (`gandiff.training.checkpoints`)
+
+Names of the networks follow nanoGPT: ``raw_model`` is the network as built (its weights are the
+ones saved, averaged and sampled); ``model`` is what `accelerate.Accelerator.prepare` returned
+(on several processes a `DistributedDataParallel` wrapper that averages the gradients), which the
+loop calls. The GAN trainer names its two players ``G`` / ``raw_G`` and ``D`` / ``raw_D``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..pipelines.pipeline import evaluating
+from .checkpoints import find_checkpoint, load_checkpoint, save_checkpoint
+from .common import (
+    check_output_dir,
+    load_training_data,
+    make_accelerator,
+    make_batches,
+    num_classes_for,
+    samples_path,
+    seed_everything,
+    start_run,
+    warn_changed_settings,
+)
+from .config import TrainingConfig
+from .logger import RunLogger, read_log
+from .output import mode_coverage_metrics, save_run_output
+from .plots import image_grid, loss_curve, scatter_plot
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Trainer", "ResumableTrainer"]
+
+
+class Trainer:
+    """The shared phases of a training run; a subclass adds its networks, loop and objective.
+
+    A subclass's ``__init__`` calls ``super().__init__(config, dataset)`` (phases 1 and 2), builds
+    its networks, EMA and optimizers (3 and 4), then calls `start` (5). It defines ``train``,
+    ``pipeline``, ``sample`` and ``_state`` (what a checkpoint holds), and sets ``LOSS_PANELS``.
+
+    Args:
+        config: the run's settings.
+        dataset: a data set to use instead of loading ``config.dataset`` (items
+            ``{"sample", "label"}``, attributes ``kind``, ``sample_shape``, ``num_classes``).
+    """
+
+    # Rows of the loss-curve picture saved at the end: each a list of logged keys drawn together.
+    LOSS_PANELS: list[list[str]] = []
+
+    def __init__(self, config: TrainingConfig, dataset=None):
+        self.config = config
+        # 1. Accelerator. Nothing is written until the data and the output folder are checked.
+        self.accelerator = make_accelerator(config)
+        self._resume_from = find_checkpoint(config.output_dir, config.resume_from_checkpoint)
+        check_output_dir(config.output_dir, resuming=self._resume_from is not None)
+
+        # 2. Data.
+        self.dataset = dataset if dataset is not None else self._load_data()
+        self.is_points = self.dataset.kind == "points"
+        self.num_classes = num_classes_for(config, self.dataset)
+
+    def _load_data(self):
+        """The run's data set (a subclass may adapt it, e.g. to the resolutions its networks take)."""
+        return load_training_data(self.config)
+
+    def start(self) -> None:
+        """Phase 5: this process's random draws, and where the run stands (resumed, or new)."""
+        config, accelerator = self.config, self.accelerator
+        # Dropout (torch's global generator) differs per process. The algorithm's own draws (t, ε,
+        # z, ...) come from a generator of their own, which checkpoints save and restore, and which
+        # differs per process too (each process draws for its own slice of the batch).
+        seed_everything(config.seed + accelerator.process_index)
+        self.rng = torch.Generator(accelerator.device).manual_seed(config.seed + accelerator.process_index)
+        self.step, self.batches_taken, self.last_checkpoint = 0, 0, None
+        if self._resume_from is not None:
+            self._resume(self._resume_from)
+        else:
+            start_run(accelerator, config)
+
+    # -- what the loop reads from and logs to --------------------------------------------------
+
+    def batches(self) -> Iterator[dict[str, torch.Tensor]]:
+        """This process's batches, endless, from where the run stands (`make_batches`).
+
+        Returns:
+            An iterator of ``{"sample": ..., "label": ...}`` batches on the accelerator's device.
+        """
+        return make_batches(self.dataset, self.config, self.accelerator, start=self.batches_taken)
+
+    def run_logger(self, samples_per_step: int) -> RunLogger:
+        """The progress bar, JSONL log and trackers of the run, from the current step.
+
+        Args:
+            samples_per_step: data samples one optimizer step takes, over all processes.
+
+        Returns:
+            The `RunLogger`; close it at the end.
+        """
+        config = self.config
+        unit = "pts" if self.is_points else "img"
+        return RunLogger(
+            self.accelerator, config.output_dir, config.to_dict(), self.step, config.max_steps, samples_per_step, unit
+        )
+
+    def end_of_step(self) -> None:
+        """After optimizer step ``self.step``: a sample picture every ``sample_every`` steps, a
+        checkpoint every ``checkpoint_every`` steps and at the last one."""
+        config = self.config
+        if config.sample_every and self.step % config.sample_every == 0 and self.accelerator.is_main_process:
+            self.sample_picture().save(samples_path(config, self.step))
+        if self.step % config.checkpoint_every == 0 or self.step == config.max_steps:
+            self.save_checkpoint()
+
+    def finish(self, log: RunLogger):
+        """After the last step: save the pipeline with its model card and pictures, close the log.
+
+        Args:
+            log: the run's logger.
+
+        Returns:
+            The trained pipeline.
+        """
+        pipeline = self.pipeline()
+        if self.accelerator.is_main_process:
+            self._save_output(pipeline)
+        log.close()
+        return pipeline
+
+    # -- results -------------------------------------------------------------------------------
+
+    def _sampling_network(self, raw_model: torch.nn.Module) -> torch.nn.Module:
+        """The weights samples come from: the EMA of `raw_model` when the run keeps one."""
+        return self.ema.module if self.ema is not None else raw_model
+
+    @torch.no_grad()
+    def _draw(self, pipeline, network: torch.nn.Module, num_samples: int, seed: int, **kwargs: Any) -> torch.Tensor:
+        """`num_samples` samples of `pipeline` with `network` in eval mode; conditional models
+        cycle through the classes. Images in [0, 1], points as they are."""
+        pipeline.set_progress_bar_config(disable=True)
+        labels = torch.arange(num_samples) % self.num_classes if self.num_classes else None
+        generator = torch.Generator(self.accelerator.device).manual_seed(seed)
+        with evaluating(network):
+            out = pipeline(
+                batch_size=num_samples, generator=generator, class_labels=labels, output_type="pt", **kwargs
+            )
+        return out.points if self.is_points else out.images
+
+    def sample_picture(self):
+        """A grid of samples (images) or a scatter plot of samples over the data (points).
+
+        Returns:
+            A PIL image.
+        """
+        if self.is_points:
+            data = torch.stack([self.dataset[i]["sample"] for i in range(min(len(self.dataset), 2000))])
+            return scatter_plot(self.sample(1000), data, title=f"step {self.step}")
+        return image_grid(self.sample(self.config.num_sample_images))
+
+    def _final_losses(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """The last logged losses, for the model card."""
+        raise NotImplementedError
+
+    def _save_output(self, pipeline) -> None:
+        config = self.config
+        records = read_log(config.output_dir)
+        metrics = {"steps": self.step, **self._final_losses(records)}
+        if self.is_points and getattr(self.dataset, "mixture", None) is not None:
+            metrics |= mode_coverage_metrics(self.sample(2500, seed=1), self.dataset.mixture)
+        loss_curve(records, self.LOSS_PANELS).save(Path(config.output_dir) / "loss_curve.png")
+        folder = save_run_output(pipeline, config, metrics, self.sample_picture())
+        if config.push_to_hub:
+            pipeline.push_to_hub(config.hub_model_id, metrics=metrics, sample_grid=folder / "samples.png")
+
+    # -- checkpoints -----------------------------------------------------------------------------
+
+    def _state(self) -> dict[str, Any]:
+        """What a checkpoint holds besides the step, the data position and the config: ``modules``,
+        ``optimizers``, ``lr_schedulers`` (each ``{name: object}``) and ``rng``."""
+        raise NotImplementedError
+
+    def save_checkpoint(self) -> Path:
+        """Write a checkpoint of the current step (weights, EMA, optimizers, RNG, data position).
+
+        Returns:
+            The checkpoint folder.
+        """
+        self.last_checkpoint = save_checkpoint(
+            self.accelerator,
+            self.config.output_dir,
+            self.step,
+            **self._state(),
+            total_limit=self.config.checkpoints_total_limit,
+            trainer_state={
+                "batches_taken": self.batches_taken,
+                "num_processes": self.accelerator.num_processes,
+                "config": self.config.to_dict(),
+            },
+        )
+        return self.last_checkpoint
+
+    def _resume(self, path: Path) -> None:
+        state = load_checkpoint(
+            path,
+            **self._state(),
+            process_index=self.accelerator.process_index,
+            num_processes=self.accelerator.num_processes,
+        )
+        self.step, self.batches_taken, self.last_checkpoint = state["step"], state["batches_taken"], path
+        warn_changed_settings(self.config, state["config"], path)
+        logger.info("resumed from %s at step %d", path, self.step)
+
+
+# The name of the base when it held only checkpointing and resumption.
+ResumableTrainer = Trainer
