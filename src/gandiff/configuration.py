@@ -15,11 +15,15 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import registry
 from ._version import __version__
+from .hub import HubOptions, PushToHubMixin, check_hub_options, resolve_file
 from .saving import write_text_atomic
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +169,7 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
-class ConfigMixin:
+class ConfigMixin(PushToHubMixin):
     """Records constructor arguments as ``self.config`` and saves / loads them as JSON.
 
     Subclasses set ``config_name`` (the file name inside a saved folder). Keys a class does
@@ -263,14 +267,7 @@ class ConfigMixin:
 
     @classmethod
     def load_config(
-        cls,
-        pretrained_path: str | os.PathLike,
-        subfolder: str | None = None,
-        *,
-        revision: str | None = None,
-        token: str | bool | None = None,
-        cache_dir: str | os.PathLike | None = None,
-        local_files_only: bool = False,
+        cls, pretrained_path: str | os.PathLike, subfolder: str | None = None, **hub_options: Unpack[HubOptions]
     ) -> dict:
         """Read the config JSON of a saved folder or Hub repo without building anything.
 
@@ -279,7 +276,7 @@ class ConfigMixin:
         Args:
             pretrained_path: a local folder, or a Hub repo id ``"namespace/name"``.
             subfolder: the folder inside it, e.g. ``"scheduler"`` in a pipeline.
-            revision, token, cache_dir, local_files_only: Hub only; as for `gandiff.hub.resolve_path`.
+            **hub_options: for a Hub repo, the Hub keyword arguments: `gandiff.hub.HubOptions`.
 
         Returns:
             The config, as a dict (metadata keys included).
@@ -287,18 +284,8 @@ class ConfigMixin:
         Raises:
             FileNotFoundError: when the folder or repo has no ``config_name`` file.
         """
-        from .hub import resolve_file
-
-        path = resolve_file(
-            pretrained_path,
-            cls.config_name,
-            subfolder=subfolder,
-            revision=revision,
-            token=token,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-        )
-        return load_config_file(path)
+        options = check_hub_options(hub_options, f"{cls.__name__}.load_config")
+        return load_config_file(resolve_file(pretrained_path, cls.config_name, subfolder=subfolder, **options))
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
         """Save the config into `save_directory`; models override this to add their weights.
@@ -310,69 +297,17 @@ class ConfigMixin:
 
     @classmethod
     def from_pretrained(
-        cls,
-        pretrained_path: str | os.PathLike,
-        subfolder: str | None = None,
-        *,
-        revision: str | None = None,
-        token: str | bool | None = None,
-        cache_dir: str | os.PathLike | None = None,
-        local_files_only: bool = False,
+        cls, pretrained_path: str | os.PathLike, subfolder: str | None = None, **hub_options: Unpack[HubOptions]
     ):
         """Build from a folder written by ``save_pretrained`` (ours or diffusers'), or a Hub repo.
 
         Args:
             pretrained_path: a local folder, or a Hub repo id ``"namespace/name"``.
             subfolder: the folder inside it, e.g. ``"scheduler"`` in a pipeline.
-            revision: Hub only: a branch, tag or commit hash (default: main).
-            token: Hub only: the token for a private repo (default: ``hf auth login``'s).
-            cache_dir: Hub only: where downloads are cached (default: huggingface_hub's cache).
-            local_files_only: Hub only: use the cache, make no request (as ``HF_HUB_OFFLINE=1``).
+            **hub_options: for a Hub repo, the Hub keyword arguments: `gandiff.hub.HubOptions`.
         """
-        config = cls.load_config(
-            pretrained_path,
-            subfolder=subfolder,
-            revision=revision,
-            token=token,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-        )
-        return cls.from_config(config)
-
-    def push_to_hub(
-        self,
-        repo_id: str,
-        private: bool | None = None,
-        token: str | None = None,
-        commit_message: str | None = None,
-        revision: str | None = None,
-        *,
-        metrics: Mapping[str, float] | None = None,
-        sample_grid: Any = None,
-    ):
-        """Upload ``save_pretrained``'s files and a model card to the Hub repo `repo_id`, in one commit.
-
-        The repo is created when missing; unchanged files are not uploaded again.
-
-        Args:
-            repo_id, private, token, commit_message, revision, metrics, sample_grid: as for
-                `gandiff.hub.push_to_hub`.
-
-        Returns:
-            huggingface_hub's ``CommitInfo`` of the commit (``.oid``, ``.commit_url``).
-        """
-        from .hub import push_to_hub
-
-        return push_to_hub(
-            self,
-            repo_id,
-            private=private,
-            token=token,
-            commit_message=commit_message,
-            revision=revision,
-            metrics=metrics,
-            sample_grid=sample_grid,
-        )
+        options = check_hub_options(hub_options, f"{cls.__name__}.from_pretrained")
+        return cls.from_config(cls.load_config(pretrained_path, subfolder=subfolder, **options))
 
 
 def _report_foreign_keys(cls: type, keys: Mapping[str, Any]) -> None:

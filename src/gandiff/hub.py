@@ -32,14 +32,24 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from ._version import __version__
-from .saving import SAVE_MARKERS
+from .saving import PICKLE_WEIGHTS_NAMES, SAFETENSORS_WEIGHTS_NAMES, SAVE_MARKERS
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["resolve_path", "resolve_file", "push_to_hub", "make_model_card", "is_repo_id"]
+__all__ = [
+    "HubOptions",
+    "check_hub_options",
+    "pop_hub_options",
+    "resolve_path",
+    "resolve_file",
+    "PushToHubMixin",
+    "push_to_hub",
+    "make_model_card",
+    "is_repo_id",
+]
 
 # "namespace/name" as the Hub spells repo ids. Only strings of this shape that are not an
 # existing local path are looked up on the Hub, so a mistyped local path such as "./out" or
@@ -65,6 +75,66 @@ def is_repo_id(pretrained_path: str | os.PathLike) -> bool:
         and _REPO_ID.fullmatch(pretrained_path) is not None
         and not Path(pretrained_path).exists()
     )
+
+
+# -- the Hub keyword arguments ----------------------------------------------------------------
+
+
+class HubOptions(TypedDict, total=False):
+    """The Hub keyword arguments of every ``from_pretrained`` and ``load_config``, typed once.
+
+    Each of those methods takes them as ``**hub_options`` and hands them on unchanged to
+    `resolve_path` or `resolve_file`, so a new option is added here and nowhere else. They apply
+    when the path is a Hub repo id; a local folder has no versions, so ``revision`` is refused
+    there, and the others are not used.
+
+    Attributes:
+        revision: a branch, tag or commit hash; the main branch by default.
+        token: the access token for a private repo; by default the one saved by
+            ``hf auth login`` or set in ``HF_TOKEN``.
+        cache_dir: where downloads are cached; huggingface_hub's cache by default.
+        local_files_only: use the cache and make no request (as when ``HF_HUB_OFFLINE=1``).
+    """
+
+    revision: str | None
+    token: str | bool | None
+    cache_dir: str | os.PathLike | None
+    local_files_only: bool
+
+
+def check_hub_options(options: Mapping[str, Any], caller: str) -> HubOptions:
+    """`options` as `HubOptions`, after checking that it holds only Hub keyword arguments.
+
+    Args:
+        options: the keyword arguments a ``from_pretrained`` or ``load_config`` received.
+        caller: the method's name, for the message, e.g. ``"UNet2DModel.from_pretrained"``.
+
+    Returns:
+        The same options.
+
+    Raises:
+        TypeError: for a keyword that is not a Hub option (a typo such as ``revison=``); the
+            message names the valid ones.
+    """
+    unknown = sorted(set(options) - set(HubOptions.__annotations__))
+    if unknown:
+        raise TypeError(
+            f"{caller}() got an unexpected keyword argument {unknown[0]!r}; "
+            f"its Hub options are: {', '.join(HubOptions.__annotations__)}"
+        )
+    return HubOptions(**options)
+
+
+def pop_hub_options(kwargs: dict[str, Any]) -> HubOptions:
+    """Take the Hub keyword arguments out of `kwargs`, which keeps the rest (a pipeline's components).
+
+    Args:
+        kwargs: keyword arguments that mix Hub options with other names; changed in place.
+
+    Returns:
+        The Hub options that were in `kwargs`.
+    """
+    return HubOptions(**{name: kwargs.pop(name) for name in HubOptions.__annotations__ if name in kwargs})
 
 
 # -- resolution -------------------------------------------------------------------------------
@@ -211,12 +281,10 @@ def _component_names(model_index: Path) -> list[str]:
 
 def _weights_file(repo_id: str, folder: str, available: set[str], allow_pickle: bool) -> list[str]:
     """The one weights file of a model folder to download: safetensors first, in read order."""
-    from .models.modeling import _PICKLE_NAMES, _SAFETENSORS_NAMES  # the names ModelMixin reads
-
-    for name in _SAFETENSORS_NAMES:
+    for name in SAFETENSORS_WEIGHTS_NAMES:
         if folder + name in available:
             return [folder + name]
-    pickles = [folder + name for name in _PICKLE_NAMES if folder + name in available]
+    pickles = [folder + name for name in PICKLE_WEIGHTS_NAMES if folder + name in available]
     if pickles and not allow_pickle:
         raise ValueError(
             f"the Hub repo {repo_id!r} holds only pickled weights for {folder or 'its model'} ({pickles[0]}), so "
@@ -408,6 +476,44 @@ def push_to_hub(
             folder_path=folder,
             commit_message=commit_message or f"Upload {type(obj).__name__} with gandiff",
             revision=revision,
+        )
+
+
+class PushToHubMixin:
+    """``push_to_hub`` for every class with ``save_pretrained(folder)``: models, schedulers, pipelines."""
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        private: bool | None = None,
+        token: str | None = None,
+        commit_message: str | None = None,
+        revision: str | None = None,
+        *,
+        metrics: Mapping[str, float] | None = None,
+        sample_grid: Any = None,
+    ):
+        """Upload ``save_pretrained``'s files and a model card to the Hub repo `repo_id`, in one commit.
+
+        The card shows the saved configs, a usage snippet, and `metrics` and `sample_grid` when
+        given. The repo is created when missing; unchanged files are not uploaded again.
+
+        Args:
+            repo_id, private, token, commit_message, revision, metrics, sample_grid: as for
+                `gandiff.hub.push_to_hub`.
+
+        Returns:
+            huggingface_hub's ``CommitInfo`` of the commit (``.oid``, ``.commit_url``).
+        """
+        return push_to_hub(
+            self,
+            repo_id,
+            private=private,
+            token=token,
+            commit_message=commit_message,
+            revision=revision,
+            metrics=metrics,
+            sample_grid=sample_grid,
         )
 
 

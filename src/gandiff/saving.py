@@ -9,7 +9,21 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["write_text_atomic", "atomic_directory", "SAVE_MARKERS"]
+__all__ = [
+    "write_text_atomic",
+    "atomic_directory",
+    "SAVE_MARKERS",
+    "WEIGHTS_NAME",
+    "SAFETENSORS_WEIGHTS_NAMES",
+    "PICKLE_WEIGHTS_NAMES",
+]
+
+# The weights file a model's save_pretrained writes.
+WEIGHTS_NAME = "model.safetensors"
+# The weights files a model is read from, in this order: ours, then diffusers'. Pickles are read
+# (and downloaded from the Hub) only when the caller allows it: they can carry code.
+SAFETENSORS_WEIGHTS_NAMES = (WEIGHTS_NAME, "diffusion_pytorch_model.safetensors")
+PICKLE_WEIGHTS_NAMES = ("diffusion_pytorch_model.bin", "pytorch_model.bin")
 
 # Files that mark a folder as something save_pretrained wrote (ours or diffusers'); only such
 # a folder (or an empty one) may be replaced by a new save.

@@ -5,27 +5,27 @@ A saved model is a folder with ``config.json`` (the constructor's arguments) and
 load too. Loading is strict: a missing, unexpected or mis-shaped tensor is an error naming the
 key. Pickled ``.bin`` weights are read only when the caller passes ``allow_pickle=True``, and
 then through ``torch.load(weights_only=True)``, which refuses to run code; from a Hub repo they
-are not even downloaded otherwise. ``push_to_hub`` comes from `ConfigMixin`: it uploads what
-``save_pretrained`` writes.
+are not even downloaded otherwise. ``push_to_hub`` comes from `gandiff.hub.PushToHubMixin`
+(through `ConfigMixin`): it uploads what ``save_pretrained`` writes.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from ..configuration import ConfigMixin
-from ..hub import resolve_path
-from ..saving import atomic_directory
+from ..hub import HubOptions, check_hub_options, resolve_path
+from ..registry import resolve_library_class
+from ..saving import PICKLE_WEIGHTS_NAMES, SAFETENSORS_WEIGHTS_NAMES, WEIGHTS_NAME, atomic_directory
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 __all__ = ["ModelMixin", "WEIGHTS_NAME"]
-
-WEIGHTS_NAME = "model.safetensors"
-# Read in this order: ours, then diffusers'. gandiff.hub downloads from a repo by these lists.
-_SAFETENSORS_NAMES = (WEIGHTS_NAME, "diffusion_pytorch_model.safetensors")
-_PICKLE_NAMES = ("diffusion_pytorch_model.bin", "pytorch_model.bin")
 
 
 class ModelMixin(torch.nn.Module, ConfigMixin):
@@ -56,11 +56,7 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
         subfolder: str | None = None,
         torch_dtype: torch.dtype | None = None,
         allow_pickle: bool = False,
-        *,
-        revision: str | None = None,
-        token: str | bool | None = None,
-        cache_dir: str | os.PathLike | None = None,
-        local_files_only: bool = False,
+        **hub_options: Unpack[HubOptions],
     ):
         """Build the model from its config and load its weights strictly.
 
@@ -72,10 +68,7 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
             allow_pickle: also read legacy pickled ``.bin`` weights when no safetensors file
                 exists (with ``torch.load(weights_only=True)``). Off by default: a pickle
                 from an untrusted source can carry code.
-            revision: Hub only: a branch, tag or commit hash (default: main).
-            token: Hub only: the token for a private repo (default: ``hf auth login``'s).
-            cache_dir: Hub only: where downloads are cached (default: huggingface_hub's cache).
-            local_files_only: Hub only: use the cache, make no request (as ``HF_HUB_OFFLINE=1``).
+            **hub_options: for a Hub repo, the Hub keyword arguments: `gandiff.hub.HubOptions`.
 
         Returns:
             The model, in eval mode. Called on ``ModelMixin`` itself, the class is read from
@@ -85,15 +78,8 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
             ValueError: when the folder holds another class, or a weight is missing, unexpected
                 or of the wrong shape (every such key is named).
         """
-        folder = resolve_path(
-            pretrained_path,
-            subfolder,
-            revision=revision,
-            token=token,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            allow_pickle=allow_pickle,
-        )
+        options = check_hub_options(hub_options, f"{cls.__name__}.from_pretrained")
+        folder = resolve_path(pretrained_path, subfolder, allow_pickle=allow_pickle, **options)
         config = cls.load_config(folder)
         saved_class = config.get("_class_name")
         if saved_class is not None and saved_class != cls.__name__ and cls is not ModelMixin:
@@ -101,8 +87,6 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
                 f"{folder} holds a {saved_class}, not a {cls.__name__}; load it with {saved_class}.from_pretrained"
             )
         if cls is ModelMixin:
-            from ..registry import resolve_library_class
-
             library = "diffusers" if "_diffusers_version" in config else "gandiff"
             return resolve_library_class(library, saved_class, kinds=("model",)).from_pretrained(
                 folder, torch_dtype=torch_dtype, allow_pickle=allow_pickle
@@ -132,7 +116,7 @@ def _read_weights(folder: Path, allow_pickle: bool) -> dict[str, torch.Tensor]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    for name in _SAFETENSORS_NAMES:
+    for name in SAFETENSORS_WEIGHTS_NAMES:
         path = folder / name
         if path.is_file():
             try:
@@ -141,7 +125,7 @@ def _read_weights(folder: Path, allow_pickle: bool) -> dict[str, torch.Tensor]:
                 raise ValueError(
                     f"{path} is not a readable safetensors file ({err}); it may be truncated: save it again"
                 ) from None
-    for name in _PICKLE_NAMES:
+    for name in PICKLE_WEIGHTS_NAMES:
         path = folder / name
         if path.is_file():
             if not allow_pickle:
@@ -154,7 +138,7 @@ def _read_weights(folder: Path, allow_pickle: bool) -> dict[str, torch.Tensor]:
                 return torch.load(path, map_location="cpu", weights_only=True)
             except Exception as err:  # torch raises several types for bad or unsafe pickles
                 raise ValueError(f"{path} could not be read as plain tensors ({err})") from None
-    raise FileNotFoundError(f"{folder} has no weights file; expected one of {', '.join(_SAFETENSORS_NAMES)}")
+    raise FileNotFoundError(f"{folder} has no weights file; expected one of {', '.join(SAFETENSORS_WEIGHTS_NAMES)}")
 
 
 def _check_state_dict(model: torch.nn.Module, state_dict: dict[str, torch.Tensor], folder: Path) -> None:

@@ -25,7 +25,7 @@ import torch
 
 from .._version import __version__
 from ..configuration import load_config_file
-from ..hub import resolve_path
+from ..hub import PushToHubMixin, pop_hub_options, resolve_path
 from ..registry import lookup, resolve_library_class
 from ..saving import atomic_directory, write_text_atomic
 from ..schedulers.scheduling_utils import randn_tensor
@@ -65,7 +65,7 @@ class PointsPipelineOutput:
     points: Any
 
 
-class Pipeline:
+class Pipeline(PushToHubMixin):
     """Base class of pipelines: components by name, save / load, device moves, progress bar.
 
     Subclasses take their components as ``__init__`` keyword arguments and pass them to
@@ -190,10 +190,6 @@ class Pipeline:
         pretrained_path: str | os.PathLike,
         torch_dtype: torch.dtype | None = None,
         *,
-        revision: str | None = None,
-        token: str | bool | None = None,
-        cache_dir: str | os.PathLike | None = None,
-        local_files_only: bool = False,
         allow_pickle: bool = False,
         **components: Any,
     ) -> Pipeline:
@@ -201,19 +197,18 @@ class Pipeline:
 
         The pipeline class comes from ``model_index.json`` through the registry when called on
         ``Pipeline``; component classes always do. Keyword arguments replace components
-        instead of loading them: ``DDPMPipeline.from_pretrained(path, scheduler=my_ddim)``.
+        instead of loading them: ``DDPMPipeline.from_pretrained(path, scheduler=my_ddim)``;
+        the names of the Hub keyword arguments (`gandiff.hub.HubOptions`: ``revision=``,
+        ``token=``, ...) are taken as those, never as components.
 
         Args:
             pretrained_path: a local folder, or a Hub repo id ``"namespace/name"``; from a repo
                 only ``model_index.json`` and its components' configs and weights are downloaded.
             torch_dtype: cast the models to this dtype after loading.
-            revision: Hub only: a branch, tag or commit hash (default: main).
-            token: Hub only: the token for a private repo (default: ``hf auth login``'s).
-            cache_dir: Hub only: where downloads are cached (default: huggingface_hub's cache).
-            local_files_only: Hub only: use the cache, make no request (as ``HF_HUB_OFFLINE=1``).
             allow_pickle: read (and download) a model's pickled ``.bin`` weights when it has no
                 safetensors file, with ``torch.load(weights_only=True)``. Off by default.
-            **components: components to use instead of loading them.
+            **components: components to use instead of loading them; and, for a Hub repo, the Hub
+                keyword arguments (`gandiff.hub.HubOptions`).
 
         Returns:
             The pipeline, of the class named in ``model_index.json``.
@@ -223,14 +218,7 @@ class Pipeline:
             ValueError: when the saved pipeline is not a `cls`, or a component is unknown or
                 not registered.
         """
-        folder = resolve_path(
-            pretrained_path,
-            revision=revision,
-            token=token,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            allow_pickle=allow_pickle,
-        )
+        folder = resolve_path(pretrained_path, allow_pickle=allow_pickle, **pop_hub_options(components))
         index = load_config_file(folder / MODEL_INDEX_NAME) if (folder / MODEL_INDEX_NAME).is_file() else None
         if index is None:
             raise FileNotFoundError(
@@ -256,43 +244,6 @@ class Pipeline:
                 )
             loaded[name] = _load_component(folder, name, entry, torch_dtype, allow_pickle)
         return pipeline_cls(**loaded, **components)
-
-    def push_to_hub(
-        self,
-        repo_id: str,
-        private: bool | None = None,
-        token: str | None = None,
-        commit_message: str | None = None,
-        revision: str | None = None,
-        *,
-        metrics: dict[str, float] | None = None,
-        sample_grid: Any = None,
-    ):
-        """Upload ``save_pretrained``'s folder and a model card to the Hub repo `repo_id`, in one commit.
-
-        The card shows the pipeline's configs, a usage snippet, and `metrics` (e.g.
-        ``{"FID": 12.3}``) and `sample_grid` (a PIL image) when given. The repo is created when
-        missing; unchanged files are not uploaded again.
-
-        Args:
-            repo_id, private, token, commit_message, revision, metrics, sample_grid: as for
-                `gandiff.hub.push_to_hub`.
-
-        Returns:
-            huggingface_hub's ``CommitInfo`` of the commit (``.oid``, ``.commit_url``).
-        """
-        from ..hub import push_to_hub
-
-        return push_to_hub(
-            self,
-            repo_id,
-            private=private,
-            token=token,
-            commit_message=commit_message,
-            revision=revision,
-            metrics=metrics,
-            sample_grid=sample_grid,
-        )
 
     # -- output -----------------------------------------------------------------------------
 
