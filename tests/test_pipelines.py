@@ -483,3 +483,68 @@ def test_a_saved_then_loaded_pipeline_gives_the_same_samples(kind, tmp_path):
     loaded = Pipeline.from_pretrained(tmp_path / "pipe")
     assert torch.equal(_sample(loaded, options, seed=3), first)
     assert torch.equal(_sample(pipe, options, seed=3), first)
+
+
+# -- sampling helpers and the per-step callback ------------------------------------------------
+
+
+def test_balanced_labels_ask_for_every_class_equally_often():
+    from gandiff.pipelines.sampling import balanced_labels
+
+    labels = balanced_labels(23, 5)
+    assert labels.tolist()[:7] == [0, 1, 2, 3, 4, 0, 1]
+    counts = torch.bincount(labels, minlength=5)
+    assert counts.sum() == 23 and counts.max() - counts.min() <= 1  # ⌊23/5⌋ or ⌈23/5⌉ each
+    assert balanced_labels(23, None) is None
+
+
+def test_draw_samples_gives_balanced_labels_in_batches_from_one_seed():
+    from gandiff.pipelines.sampling import draw_samples
+
+    seen = []
+
+    class Recorder(MLPGenerator):
+        def forward(self, z, class_labels=None):
+            seen.append(class_labels.tolist())
+            return super().forward(z, class_labels)
+
+    torch.manual_seed(0)
+    pipe = GANPipeline(generator=Recorder(num_classes=3))
+    assert pipe.num_classes == 3 and not pipe.is_diffusion
+    samples = draw_samples(pipe, 7, seed=5, batch_size=3)
+    assert seen == [[0, 1, 2], [0, 1, 2], [0]]
+    # The batches draw one after another from one generator seeded once.
+    generator = seeded(5)
+    expected = [
+        pipe(batch_size=len(y), generator=generator, class_labels=y, output_type="pt").points for y in seen[:3]
+    ]
+    assert torch.equal(samples, torch.cat(expected))
+
+
+def test_draw_samples_returns_images_in_zero_one(pipe):
+    from gandiff.pipelines.sampling import draw_samples
+
+    images = draw_samples(pipe, 3, seed=1, num_inference_steps=2)
+    expected = pipe(batch_size=3, generator=seeded(1), num_inference_steps=2, output_type="pt").images
+    assert torch.equal(images, expected) and pipe.num_classes is None and pipe.is_diffusion
+
+
+def test_callback_sees_each_step_of_the_loop():
+    """callback(i, t, x_t, x0): x_T is the seed's noise; x0 is DDIM's prediction, Song et al. 2021 eq. 12."""
+    torch.manual_seed(0)
+    network = MLPDenoiser(hidden_dim=16, num_layers=1)
+    pipe = DDPMPipeline(denoiser=network, scheduler=DDIMScheduler(clip_sample=False))
+    pipe.set_progress_bar_config(disable=True)
+    steps = []
+    out = pipe(
+        batch_size=4, generator=seeded(2), num_inference_steps=5, output_type="pt", callback=lambda *a: steps.append(a)
+    )
+    plain = pipe(batch_size=4, generator=seeded(2), num_inference_steps=5, output_type="pt").points
+    assert torch.equal(out.points, plain)  # a callback changes nothing
+    assert [i for i, *_ in steps] == [0, 1, 2, 3, 4]
+    assert [int(t) for _, t, *_ in steps] == pipe.scheduler.timesteps.tolist() == [800, 600, 400, 200, 0]
+    torch.testing.assert_close(steps[0][2], torch.randn(4, 2, generator=seeded(2)))  # x_T, σ_init = 1
+    for _, t, x_t, x0 in steps:
+        alpha_bar = pipe.scheduler.alphas_cumprod[int(t)].float()
+        epsilon = network(x_t, t)
+        torch.testing.assert_close(x0, (x_t - (1 - alpha_bar).sqrt() * epsilon) / alpha_bar.sqrt())

@@ -19,6 +19,7 @@ state) at a fixed size, so a PNG is always `figsize × dpi` pixels.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import math
@@ -258,7 +259,8 @@ class ReverseTrajectory:
         timesteps: the t of each snapshot, in sampling order (descending).
         samples: x_t fed to the network at each snapshot, each (B, ...).
         predicted_x0: the scheduler's prediction of x_0 from that x_t, each (B, ...).
-        final: the sample x_0 the loop ends with, (B, ...).
+        final: the samples x_0 the loop ends with, (B, ...): the pipeline's output (images
+            clipped to [-1, 1]).
     """
 
     timesteps: list[int]
@@ -267,7 +269,6 @@ class ReverseTrajectory:
     final: torch.Tensor
 
 
-@torch.no_grad()
 def reverse_trajectory(
     pipeline,
     batch_size: int = 8,
@@ -276,12 +277,13 @@ def reverse_trajectory(
     seed: int = 0,
     class_labels: torch.Tensor | None = None,
 ) -> ReverseTrajectory:
-    """Run the diffusion pipeline's sampling loop, keeping x_t and the predicted x_0 at
-    `num_frames` evenly spaced steps (the first and the last included).
+    """Run the diffusion pipeline, keeping x_t and the predicted x_0 at `num_frames` evenly
+    spaced steps (the first and the last included), through its per-step ``callback``.
 
-    The loop is the pipeline's (noise from one ``randn_tensor`` call, ``network ->
-    scheduler.step``), so a seed gives the same final samples as ``pipeline(...)``. A
-    class-conditional network gets labels 0, 1, 2, ... unless `class_labels` are given.
+    The samples are the pipeline's own, drawn as `gandiff.pipelines.sampling.draw_samples`
+    draws them (one generator seeded with `seed`), so a seed gives the same final samples as
+    ``pipeline(...)``. A class-conditional network gets the balanced labels 0, 1, 2, ... unless
+    `class_labels` are given.
 
     Args:
         pipeline: a `DDPMPipeline` (its scheduler's timesteps are reset to `num_inference_steps`).
@@ -294,27 +296,35 @@ def reverse_trajectory(
     Returns:
         The `ReverseTrajectory`, on the CPU in float32.
     """
-    from .schedulers.scheduling_utils import randn_tensor
+    from .pipelines.pipeline import ImagePipelineOutput
+    from .pipelines.sampling import balanced_labels
 
-    network, scheduler = pipeline.network, pipeline.scheduler
-    num_classes = network.config.get("num_classes") or network.config.get("num_class_embeds")
-    if class_labels is None and num_classes:
-        class_labels = torch.arange(batch_size, device=pipeline.device) % num_classes
-    generator = torch.Generator(pipeline.device).manual_seed(seed)
-    shape = (batch_size, *network.sample_shape)
-    sample = randn_tensor(shape, generator, pipeline.device, pipeline.dtype) * scheduler.init_noise_sigma
-    scheduler.set_timesteps(num_inference_steps, device=pipeline.device)
-    keep = set(torch.linspace(0, len(scheduler.timesteps) - 1, num_frames).round().long().tolist())
-    trajectory = ReverseTrajectory(timesteps=[], samples=[], predicted_x0=[], final=sample)
-    for i, t in enumerate(scheduler.timesteps):
-        model_output = network(scheduler.scale_model_input(sample, t), t, class_labels=class_labels)
-        step = scheduler.step(model_output, t, sample, generator=generator)
+    if class_labels is None:
+        class_labels = balanced_labels(batch_size, pipeline.num_classes)
+    # Steps of the loop: a second-order scheduler (Heun) makes more than num_inference_steps.
+    pipeline.scheduler.set_timesteps(num_inference_steps)
+    num_steps = len(pipeline.scheduler.timesteps)
+    keep = set(torch.linspace(0, num_steps - 1, num_frames).round().long().tolist())
+    trajectory = ReverseTrajectory(timesteps=[], samples=[], predicted_x0=[], final=torch.empty(0))
+
+    def snapshot(i: int, t: torch.Tensor, sample: torch.Tensor, predicted_x0: torch.Tensor) -> None:
         if i in keep:
             trajectory.timesteps.append(int(t))
             trajectory.samples.append(sample.float().cpu())
-            trajectory.predicted_x0.append(step.pred_original_sample.float().cpu())
-        sample = step.prev_sample
-    trajectory.final = sample.float().cpu()
+            trajectory.predicted_x0.append(predicted_x0.float().cpu())
+
+    quiet = copy.copy(pipeline)  # the same components; the caller's progress-bar setting stays
+    quiet.set_progress_bar_config(disable=True)
+    out = quiet(
+        batch_size=batch_size,
+        generator=torch.Generator(pipeline.device).manual_seed(seed),
+        num_inference_steps=num_inference_steps,
+        class_labels=class_labels,
+        output_type="pt",
+        callback=snapshot,
+    )
+    # The pipeline's output is in [0, 1] for images; the trajectory stays in model space.
+    trajectory.final = out.images * 2 - 1 if isinstance(out, ImagePipelineOutput) else out.points
     return trajectory
 
 
@@ -620,7 +630,6 @@ def checkpoint_samples(
         FileNotFoundError: no such run, no checkpoints, or no pipeline folder yet.
     """
     from .metrics.evaluate import sample_pipeline
-    from .pipelines.ddpm import DDPMPipeline
     from .pipelines.pipeline import Pipeline
     from .training.checkpoints import (
         checkpoint_modules,
@@ -645,8 +654,8 @@ def checkpoint_samples(
         )
     pipeline = Pipeline.from_pretrained(folder)
     pipeline.set_progress_bar_config(disable=True)
-    diffusion = isinstance(pipeline, DDPMPipeline)
-    network = pipeline.network if diffusion else pipeline.generator
+    diffusion = pipeline.is_diffusion
+    network = pipeline.network
     samples = {}
     for checkpoint in checkpoints:
         # The trainers' names: "ema" is the average of "model" (diffusion) or "generator" (GAN).

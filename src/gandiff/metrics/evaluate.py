@@ -209,10 +209,6 @@ def _real_classified(dataset: str, resolution: int) -> tuple[torch.Tensor, torch
 # -- sampling -------------------------------------------------------------------------------------
 
 
-def _network(pipeline) -> torch.nn.Module:
-    return pipeline.network if hasattr(pipeline, "network") else pipeline.generator
-
-
 @torch.no_grad()
 def sample_pipeline(
     pipeline,
@@ -226,8 +222,9 @@ def sample_pipeline(
 ) -> torch.Tensor:
     """`num_samples` samples of `pipeline` in model space: points as they are, images in [-1, 1].
 
-    Drawn in batches from one generator seeded with `seed`; a class-conditional network gets
-    the labels 0, 1, 2, ... in turn, so every class is asked for equally often.
+    Drawn by `gandiff.pipelines.sampling.draw_samples`: in batches from one generator seeded
+    with `seed`; a class-conditional network gets the labels 0, 1, 2, ... in turn, so every
+    class is asked for equally often.
 
     Args:
         pipeline: a `DDPMPipeline` or `GANPipeline`.
@@ -246,10 +243,10 @@ def sample_pipeline(
         ValueError: `num_inference_steps` or `eta` given for a one-step (GAN) pipeline, or
             `rejection_sampling` for a diffusion one.
     """
-    config = _network(pipeline).config
-    num_classes = config.get("num_classes") or config.get("num_class_embeds")
+    from ..pipelines.sampling import draw_samples
+
     options: dict[str, Any] = {}
-    if hasattr(pipeline, "scheduler"):
+    if pipeline.is_diffusion:
         options["num_inference_steps"] = num_inference_steps or pipeline.scheduler.config.num_train_timesteps
         if eta is not None:
             options["eta"] = eta
@@ -258,21 +255,14 @@ def sample_pipeline(
             f"{type(pipeline).__name__} samples in one step; num_inference_steps and eta are for diffusion"
         )
     if rejection_sampling:
-        if hasattr(pipeline, "scheduler"):
+        if pipeline.is_diffusion:
             raise ValueError(
                 f"rejection_sampling filters a GAN's samples with its discriminator; "
                 f"{type(pipeline).__name__} has none: sample it without"
             )
         options["rejection_sampling"] = True
-    generator = torch.Generator(pipeline.device).manual_seed(seed)
-    labels = torch.arange(num_samples) % num_classes if num_classes else None
-    batches = []
-    for start in range(0, num_samples, batch_size):
-        size = min(batch_size, num_samples - start)
-        batch_labels = None if labels is None else labels[start : start + size]
-        out = pipeline(batch_size=size, generator=generator, class_labels=batch_labels, output_type="pt", **options)
-        batches.append(out.points if hasattr(out, "points") else out.images * 2 - 1)
-    return torch.cat(batches)
+    samples = draw_samples(pipeline, num_samples, seed=seed, batch_size=batch_size, **options)
+    return samples * 2 - 1 if samples.ndim == 4 else samples  # images: [0, 1] -> [-1, 1]
 
 
 # -- the whole evaluation -------------------------------------------------------------------------
@@ -333,13 +323,13 @@ def evaluate_pipeline(
     name = str(pipeline) if isinstance(pipeline, (str, os.PathLike)) else type(pipeline).__name__
     pipeline = load_pipeline(pipeline, scheduler)
     kind = "points" if dataset in POINT_SETS else "image"
-    diffusion = hasattr(pipeline, "scheduler")
+    diffusion = pipeline.is_diffusion
     if diffusion and num_inference_steps is None:
         num_inference_steps = pipeline.scheduler.config.num_train_timesteps
     if num_samples is None and kind == "points":
         num_samples = DEFAULT_NUM_POINTS
     elif num_samples is None:
-        num_samples = _held_out_size(dataset, resolution=_network(pipeline).sample_shape[-1])
+        num_samples = _held_out_size(dataset, resolution=pipeline.network.sample_shape[-1])
     samples = sample_pipeline(
         pipeline,
         num_samples,
@@ -485,7 +475,7 @@ def load_pipeline(pipeline, scheduler: str | None = None):
         return pipeline
     if scheduler not in SCHEDULERS:
         raise ValueError(f"unknown scheduler {scheduler!r}; choose one of: {', '.join(SCHEDULERS)}")
-    if not hasattr(pipeline, "scheduler"):
+    if not pipeline.is_diffusion:
         raise ValueError(f"{type(pipeline).__name__} has no scheduler to swap")
     swapped = copy.copy(pipeline)  # the same components and settings; only the copy's scheduler changes
     swapped.scheduler = lookup("scheduler", SCHEDULERS[scheduler]).from_config(pipeline.scheduler.config)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from collections.abc import Callable
 
 import torch
 
 from ..registry import register
 from .pipeline import ImagePipelineOutput, Pipeline, PointsPipelineOutput, no_side_effects, randn_tensor
+from .sampling import expand_class_labels
 
 __all__ = ["DDPMPipeline"]
 
@@ -50,6 +52,8 @@ class DDPMPipeline(Pipeline):
         (2, 8, 8, 1)
     """
 
+    is_diffusion = True
+
     def __init__(self, unet=None, scheduler=None, denoiser=None):
         if (unet is None) == (denoiser is None):
             raise ValueError("give the network as exactly one of unet= (a U-Net) or denoiser= (any other network)")
@@ -73,6 +77,7 @@ class DDPMPipeline(Pipeline):
         class_labels: int | list[int] | torch.Tensor | None = None,
         output_type: str | None = None,
         eta: float | None = None,
+        callback: Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], None] | None = None,
     ) -> ImagePipelineOutput | PointsPipelineOutput:
         """Generate `batch_size` samples.
 
@@ -85,6 +90,10 @@ class DDPMPipeline(Pipeline):
                 ``"np"`` | ``"pt"`` for points (default ``"np"``).
             eta: DDIM's η (0 deterministic, 1 like DDPM with β̃); only for schedulers whose
                 ``step`` takes it.
+            callback: called after each step as ``callback(i, t, x_t, pred_x0)``: the step's
+                index, its timestep, the sample x_t the network was given and the scheduler's
+                prediction of x_0 from it (k-diffusion's per-step hook, for pictures and
+                diagnostics; it must not change the tensors).
 
         Returns:
             `ImagePipelineOutput` (``.images`` in [0, 1]) for a U-Net on images,
@@ -103,14 +112,17 @@ class DDPMPipeline(Pipeline):
                 "points; build the scheduler with clip_sample=False",
                 stacklevel=2,
             )
-        labels = _class_labels(class_labels, batch_size, self.device)
+        labels = expand_class_labels(class_labels, batch_size, self.device)
 
         # x_T ~ N(0, σ_init² I): one randn call, so a seed gives the same samples as diffusers.
         sample = randn_tensor(shape, generator, self.device, self.dtype) * scheduler.init_noise_sigma
         scheduler.set_timesteps(num_inference_steps, device=self.device)
-        for t in self.progress_bar(scheduler.timesteps):
+        for i, t in enumerate(self.progress_bar(scheduler.timesteps)):
             model_output = network(scheduler.scale_model_input(sample, t), t, class_labels=labels)
-            sample = scheduler.step(model_output, t, sample, generator=generator, **step_kwargs).prev_sample
+            step = scheduler.step(model_output, t, sample, generator=generator, **step_kwargs)
+            if callback is not None:
+                callback(i, t, sample, step.pred_original_sample)
+            sample = step.prev_sample
         return self.postprocess(sample, output_type)
 
     def _step_kwargs(self, eta: float | None) -> dict:
@@ -121,15 +133,3 @@ class DDPMPipeline(Pipeline):
                 f"eta applies to DDIM-style schedulers; {type(self.scheduler).__name__}.step takes no eta"
             )
         return {"eta": eta}
-
-
-def _class_labels(class_labels, batch_size: int, device: torch.device) -> torch.Tensor | None:
-    """One label per sample, as a LongTensor; an int is repeated over the batch."""
-    if class_labels is None:
-        return None
-    labels = torch.as_tensor(class_labels, dtype=torch.long, device=device)
-    if labels.ndim == 0:
-        labels = labels.expand(batch_size)
-    if labels.shape != (batch_size,):
-        raise ValueError(f"class_labels must be one int or {batch_size} labels, got shape {tuple(labels.shape)}")
-    return labels

@@ -6,9 +6,9 @@ from __future__ import annotations
 import torch
 
 from ..registry import register
-from .ddpm import _class_labels
 from .pipeline import ImagePipelineOutput, Pipeline, PointsPipelineOutput, no_side_effects, randn_tensor
 from .rejection import discriminator_rejection_sampling
+from .sampling import expand_class_labels
 
 __all__ = ["GANPipeline"]
 
@@ -42,6 +42,11 @@ class GANPipeline(Pipeline):
         if generator is None:
             raise ValueError("GANPipeline needs a generator network, e.g. gandiff.DCGANGenerator()")
         super().__init__(generator=generator, discriminator=discriminator)
+
+    @property
+    def network(self) -> torch.nn.Module:
+        """The generator network G (the component; ``generator`` in a call is the random generator)."""
+        return self.generator
 
     @torch.no_grad()
     @no_side_effects
@@ -108,7 +113,7 @@ class GANPipeline(Pipeline):
             raise ValueError(
                 f"latents must have shape {latent_shape} (batch_size, latent_dim), got {tuple(latents.shape)}"
             )
-        labels = _class_labels(class_labels, batch_size, self.device)
+        labels = expand_class_labels(class_labels, batch_size, self.device)
         samples = network(latents.to(self.device, self.dtype), class_labels=labels)
         return self.postprocess(samples, output_type)
 
@@ -125,7 +130,7 @@ class GANPipeline(Pipeline):
             )
         if latents is not None:
             raise ValueError("rejection_sampling draws its own latents (it rejects some): leave latents=None")
-        if class_labels is not None or self.generator.config.get("num_classes"):
+        if class_labels is not None or self.num_classes:
             raise ValueError("rejection_sampling is for unconditional GANs; sample a conditional one without it")
         if isinstance(generator, list):
             raise TypeError(

@@ -81,6 +81,10 @@ class Pipeline(PushToHubMixin):
 
     registry_kind = "pipeline"  # how the registry files every subclass, a plugin's too
 
+    # Whether the pipeline samples with a loop of scheduler steps: it then has a ``scheduler``
+    # to swap and its call takes ``num_inference_steps``; one network call otherwise.
+    is_diffusion: bool = False
+
     def __init__(self, **components: Any) -> None:
         self._component_names = tuple(components)
         for name, component in components.items():
@@ -93,6 +97,18 @@ class Pipeline(PushToHubMixin):
     def components(self) -> dict[str, Any]:
         """The named components, as passed to ``__init__`` (``None`` for an absent optional one)."""
         return {name: getattr(self, name) for name in self._component_names}
+
+    @property
+    def network(self) -> torch.nn.Module:
+        """The network that makes the samples (the denoiser of a diffusion pipeline, a GAN's generator)."""
+        raise NotImplementedError(f"{type(self).__name__} does not say which of its components is its network")
+
+    @property
+    def num_classes(self) -> int | None:
+        """The number of classes of a class-conditional network; ``None`` for an unconditional one."""
+        config = self.network.config
+        # gandiff's models say num_classes; the U-Net keeps diffusers' name, num_class_embeds.
+        return config.get("num_classes") or config.get("num_class_embeds")
 
     def _models(self) -> list[torch.nn.Module]:
         return [c for c in self.components.values() if isinstance(c, torch.nn.Module)]

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from ..pipelines.pipeline import evaluating
+from ..pipelines.sampling import balanced_labels
 from .checkpoints import find_checkpoint, load_checkpoint, save_checkpoint
 from .common import (
     check_output_dir,
@@ -156,7 +157,7 @@ class Trainer:
         """`num_samples` samples of `pipeline` with `network` in eval mode; conditional models
         cycle through the classes. Images in [0, 1], points as they are."""
         pipeline.set_progress_bar_config(disable=True)
-        labels = torch.arange(num_samples) % self.num_classes if self.num_classes else None
+        labels = balanced_labels(num_samples, self.num_classes)
         generator = torch.Generator(self.accelerator.device).manual_seed(seed)
         with evaluating(network):
             out = pipeline(
