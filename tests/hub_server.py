@@ -24,6 +24,11 @@ and pulls need are implemented, as the Hub answers them (checked against hugging
 Errors carry the Hub's `X-Error-Code` (`RepoNotFound`, `RevisionNotFound`, `EntryNotFound`).
 Any other route is answered 400 and recorded in `unknown_requests`; the test fixture fails
 the test when that list is not empty, so a client upgrade that changes the protocol shows up.
+
+Faults are injected with `HubServer.inject` (see `Fault`): file content corrupted with its length
+kept, an answer stalled for some seconds, a connection dropped without an answer, or an error
+status (401, 403 gated, 404, 5xx) in place of the answer. The server listens on 127.0.0.1 only,
+and stops itself after `lifetime` seconds, so a test that hangs cannot hang the suite.
 """
 
 from __future__ import annotations
@@ -73,6 +78,30 @@ class StoredFile:
 
 
 @dataclass
+class Fault:
+    """What the server does to the requests that `match`, instead of answering them normally.
+
+    Args:
+        kind: ``"corrupt"`` (file content with one byte changed, same length), ``"stall"``
+            (wait `seconds`, then answer), ``"drop"`` (close the connection without an answer),
+            or ``"status"`` (answer `status` with the Hub's `code` in ``X-Error-Code``).
+        match: a repo file path (its /resolve/ requests, and the CDN requests of its content)
+            or a substring of the URL path (``"/api/models/"``).
+        method: only requests of this method (``"HEAD"``, ``"GET"``); all by default.
+        times: how many requests it hits before the server answers normally again; all by default.
+    """
+
+    kind: str
+    match: str
+    method: str | None = None
+    seconds: float = 0.0
+    status: int = 0
+    code: str | None = None
+    times: int | None = None
+    hits: int = 0
+
+
+@dataclass
 class Commit:
     oid: str
     message: str
@@ -108,8 +137,8 @@ class HubServer:
             every file is "regular" (inline base64 in the commit).
     """
 
-    def __init__(self, lfs: bool = False):
-        self.lfs = lfs
+    def __init__(self, lfs: bool = False, lifetime: float = 120.0):
+        self.lfs, self.lifetime = lfs, lifetime
         self.repos: dict[str, Repo] = {}
         self.lfs_objects: dict[str, bytes] = {}  # sha256 -> content
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
@@ -117,6 +146,8 @@ class HubServer:
         self.received_files: list[str] = []  # paths whose content reached the server (inline or LFS)
         self.authorizations: list[str | None] = []  # Authorization header of each request
         self.interrupt_downloads: set[str] = set()  # repo paths: send half, then go down
+        self.faults: list[Fault] = []
+        self.stopping = threading.Event()  # wakes stalled answers when the server stops
         self._lock = threading.Lock()
         self._commit_counter = 0
         self._servers: list[ThreadingHTTPServer] = []
@@ -132,6 +163,9 @@ class HubServer:
             threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
             self._servers.append(server)
         self.running = True
+        timer = threading.Timer(self.lifetime, self.stop)  # a hung test cannot keep the server alive
+        timer.daemon = True
+        timer.start()
         return self
 
     def stop(self) -> None:
@@ -139,6 +173,7 @@ class HubServer:
         if not self.running:
             return
         self.running = False
+        self.stopping.set()
         for server in self._servers:
             server.shutdown()
             server.server_close()
@@ -150,6 +185,47 @@ class HubServer:
     @property
     def cdn(self) -> str:
         return f"http://127.0.0.1:{self._servers[1].server_address[1]}"
+
+    def inject(self, kind: str, match: str, **options) -> Fault:
+        """Add a `Fault` (see there for `kind`, `match` and the options); returns it (``.hits`` counts)."""
+        if kind not in ("corrupt", "stall", "drop", "status"):
+            raise ValueError(f"unknown fault {kind!r}")
+        fault = Fault(kind, match, **options)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def fault_for(self, method: str, path: str) -> Fault | None:
+        """The first fault that hits this request (and counts it), if any."""
+        with self._lock:
+            for fault in self.faults:
+                if fault.method not in (None, method) or (fault.times is not None and fault.hits >= fault.times):
+                    continue
+                if fault.kind == "corrupt" and method != "GET":
+                    continue  # only a GET carries content to corrupt
+                if fault.match.startswith("/"):
+                    hit = fault.match in path
+                else:
+                    hit = fault.match in self._files_served(path)
+                if hit:
+                    fault.hits += 1
+                    return fault
+        return None
+
+    def _files_served(self, path: str) -> set[str]:
+        """The repo paths whose content a request fetches: /{repo}/resolve/{rev}/{path}, or /lfs-cdn/{sha256}."""
+        if "/resolve/" in path:
+            return {path.split("/resolve/", 1)[1].split("/", 1)[-1]}
+        if path.startswith("/lfs-cdn/"):
+            oid = path.rsplit("/", 1)[1]
+            return {
+                file_path
+                for repo in self.repos.values()
+                for commit in repo.commits.values()
+                for file_path, stored in commit.files.items()
+                if stored.lfs and stored.sha256 == oid
+            }
+        return set()
 
     # -- state helpers --------------------------------------------------------------------------
 
@@ -230,6 +306,9 @@ def _make_handler(hub: HubServer) -> type[BaseHTTPRequestHandler]:
             self.auth = self.headers.get("Authorization")
             hub.requests.append((method, url.path))
             hub.authorizations.append(self.auth)
+            self.fault = hub.fault_for(method, url.path)
+            if self.fault is not None and self._fault_answered():
+                return
             for route_method, pattern, name in compiled:
                 match = pattern.match(url.path) if route_method == method else None
                 if match:
@@ -241,6 +320,21 @@ def _make_handler(hub: HubServer) -> type[BaseHTTPRequestHandler]:
                     return
             hub.unknown_requests.append(f"{method} {self.path}")
             self._send_json(400, {"error": f"the test Hub does not know {method} {url.path}"})
+
+        def _fault_answered(self) -> bool:
+            """Apply a stall, drop or status fault; True when that was the whole answer."""
+            fault = self.fault
+            if fault.kind == "stall":
+                hub.stopping.wait(fault.seconds)  # bounded; stop() ends the wait
+                if not hub.stopping.is_set():
+                    return False  # then answer normally, late
+            elif fault.kind == "status":
+                self._send_json(fault.status, {"error": f"injected HTTP {fault.status}"}, {"X-Error-Code": fault.code})
+                return True
+            elif fault.kind == "corrupt":
+                return False  # applied to the content in _send_file
+            self.close_connection = True  # "drop", or a stall the server's stop ended: no answer at all
+            return True
 
         def _read_body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -281,6 +375,9 @@ def _make_handler(hub: HubServer) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 threading.Thread(target=hub.stop, daemon=True).start()
                 return
+            if self.fault is not None and self.fault.kind == "corrupt" and content:
+                middle = len(content) // 2  # one byte changed, the length kept: only a checksum can tell
+                content = content[:middle] + bytes([content[middle] ^ 0xFF]) + content[middle + 1 :]
             self._send(200, content, headers, content_type="application/octet-stream")
 
         def _json_body(self):
@@ -467,13 +564,7 @@ def _make_handler(hub: HubServer) -> type[BaseHTTPRequestHandler]:
             content = hub.lfs_objects.get(oid)
             if content is None:
                 raise HubError(404, None, "no such object")
-            interrupt = any(
-                stored.lfs and stored.sha256 == oid
-                for repo in hub.repos.values()
-                for commit in repo.commits.values()
-                for path, stored in commit.files.items()
-                if path in hub.interrupt_downloads
-            )
+            interrupt = bool(hub._files_served(f"/lfs-cdn/{oid}") & hub.interrupt_downloads)
             self._send_file(content, {"ETag": f'"{oid}"'}, interrupt=interrupt)
 
     return Handler

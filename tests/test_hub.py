@@ -29,7 +29,7 @@ from gandiff import (
     Pipeline,
     UNet2DModel,
 )
-from gandiff.hub import is_repo_id
+from gandiff.hub import HubChecksumError, is_repo_id
 
 sys.path.insert(0, str(Path(__file__).parent))
 from hub_server import HubServer  # noqa: E402
@@ -400,6 +400,117 @@ def test_import_gandiff_does_not_import_huggingface_hub():
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
         == "False"
     )
+
+
+# -- checked downloads ------------------------------------------------------------------------
+
+
+def cached_blobs(server, repo_id: str) -> dict[str, bytes]:
+    """The content huggingface_hub's cache holds for `repo_id`, by blob name (the ETag the Hub sent)."""
+    blobs = server.cache / f"models--{repo_id.replace('/', '--')}" / "blobs"
+    return {p.name: p.read_bytes() for p in blobs.iterdir()} if blobs.is_dir() else {}
+
+
+def test_corrupt_download_is_deleted_and_reported(hub):
+    pipe = tiny_ddpm_pipeline()
+    pipe.push_to_hub("user/ddpm")
+    weights = hub.repos["user/ddpm"].resolve("main").files["unet/model.safetensors"]
+    corrupt = hub.inject("corrupt", "unet/model.safetensors", times=1)  # same length: the size check passes
+    with pytest.raises(HubChecksumError) as err:
+        Pipeline.from_pretrained("user/ddpm")
+    assert corrupt.hits == 1
+    assert isinstance(err.value, OSError) and "\n" not in str(err.value)
+    # Regular files are checked against the git blob sha1 (ETag), LFS files against the sha256 (X-Linked-Etag).
+    stated = weights.sha256 if hub.lfs else weights.git_oid
+    for part in ("'unet/model.safetensors'", "'user/ddpm'", "corrupt", stated, "deleted", "force_download=True"):
+        assert part in str(err.value)
+    assert "unet/model.safetensors" not in snapshot_files(hub, "user/ddpm")
+    assert stated not in cached_blobs(hub, "user/ddpm")  # nothing corrupt stays in the cache
+
+    # The next load downloads the file again, and it is the one pushed.
+    assert_same_weights(Pipeline.from_pretrained("user/ddpm").unet, pipe.unet)
+    assert cached_blobs(hub, "user/ddpm")[stated] == weights.content
+
+
+@regular_only
+def test_corrupted_cache_is_found_before_use(hub):
+    pipe = tiny_ddpm_pipeline()
+    pipe.push_to_hub("user/ddpm")
+    Pipeline.from_pretrained("user/ddpm")
+    weights = hub.repos["user/ddpm"].resolve("main").files["unet/model.safetensors"]
+    blob = hub.cache / "models--user--ddpm" / "blobs" / weights.git_oid
+    content = bytearray(blob.read_bytes())
+    content[len(content) // 2] ^= 0xFF  # bit rot, or a corrupt download cached by an older version
+    blob.write_bytes(bytes(content))
+
+    with pytest.raises(HubChecksumError, match="'unet/model.safetensors'.*corrupt.*deleted"):
+        Pipeline.from_pretrained("user/ddpm", local_files_only=True)  # checked without a request
+    assert not blob.exists()
+    assert_same_weights(Pipeline.from_pretrained("user/ddpm").unet, pipe.unet)  # downloaded again
+
+
+@regular_only
+def test_force_download(hub):
+    from huggingface_hub import HfApi
+
+    pipe = tiny_ddpm_pipeline()
+    pipe.push_to_hub("user/ddpm")
+    Pipeline.from_pretrained("user/ddpm")
+
+    def transfers() -> list[str]:
+        return [path.split("/", 5)[-1] for method, path in hub.requests if method == "GET" and "/resolve/" in path]
+
+    before = len(transfers())
+    Pipeline.from_pretrained("user/ddpm")
+    assert len(transfers()) == before  # cached: nothing is downloaded again
+    Pipeline.from_pretrained("user/ddpm", force_download=True)
+    assert sorted(transfers()[before:]) == sorted(
+        ["model_index.json", "unet/config.json", "unet/model.safetensors", "scheduler/scheduler_config.json"]
+    )  # each file once
+    before = len(transfers())
+    UNet2DModel.from_pretrained("user/ddpm", subfolder="unet", force_download=True)
+    DDPMScheduler.from_pretrained("user/ddpm", subfolder="scheduler", force_download=True)
+    assert DDPMScheduler.load_config("user/ddpm", subfolder="scheduler", force_download=True)
+    assert sorted(transfers()[before:]) == [
+        "scheduler/scheduler_config.json",  # from_pretrained
+        "scheduler/scheduler_config.json",  # load_config
+        "unet/config.json",
+        "unet/model.safetensors",
+    ]
+    with pytest.raises(ValueError, match="force_download=True downloads the files again, but downloads are off"):
+        Pipeline.from_pretrained("user/ddpm", force_download=True, local_files_only=True)
+
+    # force_download replaces a corrupt cached file without an error first.
+    HfApi().create_repo("user/unet")
+    pipe.unet.push_to_hub("user/unet")
+    UNet2DModel.from_pretrained("user/unet")
+    weights = hub.repos["user/unet"].resolve("main").files["model.safetensors"]
+    blob = hub.cache / "models--user--unet" / "blobs" / weights.git_oid
+    blob.write_bytes(bytes(len(weights.content)))
+    assert_same_weights(UNet2DModel.from_pretrained("user/unet", force_download=True), pipe.unet)
+
+
+@regular_only
+def test_cached_pickle_is_not_read_without_allow_pickle(hub, tmp_path, monkeypatch):
+    from huggingface_hub import HfApi
+
+    torch.manual_seed(0)
+    unet = UNet2DModel(**UNET_CONFIG)
+    (tmp_path / "pickle").mkdir()
+    unet.save_config(tmp_path / "pickle")
+    torch.save(unet.state_dict(), tmp_path / "pickle" / "diffusion_pytorch_model.bin")
+    HfApi().create_repo("user/pickle-only")
+    HfApi().upload_folder(repo_id="user/pickle-only", folder_path=tmp_path / "pickle")
+    assert_same_weights(UNet2DModel.from_pretrained("user/pickle-only", allow_pickle=True), unet)
+
+    def no_unpickling(*args, **kwargs):
+        raise AssertionError("torch.load was called")
+
+    monkeypatch.setattr(torch, "load", no_unpickling)
+    # The pickle is in the cache now; it is still read only when asked for, online or not.
+    for local_files_only in (False, True):
+        with pytest.raises(ValueError, match="pickled weights.*allow_pickle=True"):
+            UNet2DModel.from_pretrained("user/pickle-only", local_files_only=local_files_only)
 
 
 # -- the real Hub (opt-in) ----------------------------------------------------------------------

@@ -9,7 +9,14 @@ files come from:
   snapshot is returned. Only what loading needs is downloaded: the config files, and for each
   model its safetensors weights. Pickled ``.bin`` weights are downloaded only when a model has
   no safetensors file and the caller passed ``allow_pickle=True``.
-* with ``local_files_only=True`` or ``HF_HUB_OFFLINE=1`` the cache is used and no request is made.
+* with ``local_files_only=True`` or ``HF_HUB_OFFLINE=1`` the cache is used and no request is made;
+  when the Hub cannot be reached, a cached copy is used too.
+
+Every file from the Hub is checked against the hash the Hub states for it (the sha256 of an LFS
+file, the git blob sha1 of a regular one) before it is used, fresh or cached; a corrupt one is
+deleted from the cache (`HubChecksumError`). Every request is bounded by huggingface_hub's
+timeouts (``HF_HUB_ETAG_TIMEOUT``, ``HF_HUB_DOWNLOAD_TIMEOUT``). Whatever goes wrong is raised
+as one `HubError`, whose one-line message names the repo or file and the fix.
 
 `push_to_hub` saves an object into a temporary folder, adds a model card, and uploads the folder
 as one commit.
@@ -49,6 +56,12 @@ __all__ = [
     "push_to_hub",
     "make_model_card",
     "is_repo_id",
+    "HubError",
+    "HubNotFoundError",
+    "HubAccessError",
+    "HubConnectionError",
+    "HubTimeoutError",
+    "HubChecksumError",
 ]
 
 # "namespace/name" as the Hub spells repo ids. Only strings of this shape that are not an
@@ -94,12 +107,15 @@ class HubOptions(TypedDict, total=False):
             ``hf auth login`` or set in ``HF_TOKEN``.
         cache_dir: where downloads are cached; huggingface_hub's cache by default.
         local_files_only: use the cache and make no request (as when ``HF_HUB_OFFLINE=1``).
+        force_download: download the files again even when they are cached (every file from
+            the Hub is checked against the hash the Hub states, cached or not).
     """
 
     revision: str | None
     token: str | bool | None
     cache_dir: str | os.PathLike | None
     local_files_only: bool
+    force_download: bool
 
 
 def check_hub_options(options: Mapping[str, Any], caller: str) -> HubOptions:
@@ -137,6 +153,37 @@ def pop_hub_options(kwargs: dict[str, Any]) -> HubOptions:
     return HubOptions(**{name: kwargs.pop(name) for name in HubOptions.__annotations__ if name in kwargs})
 
 
+# -- errors -----------------------------------------------------------------------------------
+
+
+class HubError(OSError):
+    """A Hub download that cannot go ahead; the message names the repo or file and the fix.
+
+    Each subclass is also the built-in error of its kind, so ``except FileNotFoundError`` keeps
+    working; ``except HubError`` catches them all (the CLI prints the message as one line).
+    """
+
+
+class HubNotFoundError(HubError, FileNotFoundError):
+    """No such repo, revision or file, or (offline) not in the local cache."""
+
+
+class HubAccessError(HubError, PermissionError):
+    """The Hub refused access: a gated repo, or a missing or wrong token (HTTP 401/403)."""
+
+
+class HubConnectionError(HubError, ConnectionError):
+    """The Hub could not be reached, dropped the connection, or failed (HTTP 5xx)."""
+
+
+class HubTimeoutError(HubError, TimeoutError):
+    """The Hub did not answer a request within huggingface_hub's timeout."""
+
+
+class HubChecksumError(HubError):
+    """A downloaded file is not the file the Hub stated (it was deleted from the cache)."""
+
+
 # -- resolution -------------------------------------------------------------------------------
 
 
@@ -148,6 +195,7 @@ def resolve_path(
     token: str | bool | None = None,
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool = False,
+    force_download: bool = False,
     allow_pickle: bool = False,
 ) -> Path:
     """The local folder holding a saved object (`subfolder` inside `pretrained_path`).
@@ -162,39 +210,43 @@ def resolve_path(
         cache_dir: Hub only: where downloads are cached; huggingface_hub's cache by default.
         local_files_only: Hub only: use the cache and make no request (also when the
             ``HF_HUB_OFFLINE`` environment variable is set).
+        force_download: Hub only: download every file again, even when it is cached.
         allow_pickle: Hub only: download a model's pickled ``.bin`` weights when it has no
             safetensors file. Off by default: a pickle from an untrusted source can carry code.
 
     Returns:
         The local folder; for a repo, inside the cached snapshot of the resolved commit. A
         pipeline's folder holds its ``model_index.json`` and the files of every component.
+        Every file from the Hub is checked against the hash the Hub states for it.
+
+    Raises:
+        HubError: when the Hub cannot serve the files (see its subclasses); the message names
+            the repo or file and the fix.
     """
     if not is_repo_id(pretrained_path):
         return _local_folder(pretrained_path, subfolder, revision)
-    hub = _HubRequest(str(pretrained_path), revision, token, cache_dir, _offline(local_files_only))
+    hub = _HubRequest(str(pretrained_path), revision, token, cache_dir, local_files_only, force_download)
     prefix = f"{subfolder.strip('/')}/" if subfolder else ""
 
-    # 1. The object's own config files. This also pins the commit: the snapshot folder is named
-    #    after it, so step 2 reads the same version even if the branch moves meanwhile.
-    snapshot = hub.snapshot([prefix + name for name in SAVE_MARKERS])
+    # 1. The object's own config files. This also pins the commit: step 2 reads the same
+    #    version even if the branch moves meanwhile.
+    snapshot = hub.download([prefix + name for name in SAVE_MARKERS])
     if not any((snapshot / prefix / name).is_file() for name in SAVE_MARKERS):
-        raise hub.missing(snapshot, f"{' or '.join(SAVE_MARKERS)} {f'in {prefix!r}' if prefix else 'at its root'}")
+        raise hub.missing(f"{' or '.join(SAVE_MARKERS)} {f'in {prefix!r}' if prefix else 'at its root'}")
 
     # 2. The files of the object, or of every component a pipeline's model_index.json names.
     index = snapshot / prefix / _MODEL_INDEX
     folders = [prefix + name + "/" for name in _component_names(index)] if index.is_file() else [prefix]
-    available = hub.files(snapshot)
+    available = hub.files()
     wanted = []
     for folder in folders:
         configs = [folder + name for name in SAVE_MARKERS if folder + name in available]
         if not configs:
-            raise hub.missing(
-                snapshot, f"config.json or scheduler_config.json in {folder!r} (named in {_MODEL_INDEX})"
-            )
+            raise hub.missing(f"config.json or scheduler_config.json in {folder!r} (named in {_MODEL_INDEX})")
         wanted += configs
         if folder + _MODEL_CONFIG in available:  # a model: one weights file
             wanted += _weights_file(hub.repo_id, folder, available, allow_pickle)
-    hub.snapshot(wanted, revision=snapshot.name)
+    hub.download(wanted)
     return snapshot / prefix if prefix else snapshot
 
 
@@ -207,6 +259,7 @@ def resolve_file(
     token: str | bool | None = None,
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool = False,
+    force_download: bool = False,
 ) -> Path:
     """The local path of `filename` in a saved folder or Hub repo (only that file is downloaded).
 
@@ -214,14 +267,17 @@ def resolve_file(
         pretrained_path: a local folder, or a Hub repo id ``"namespace/name"``.
         filename: the file's name, e.g. ``"scheduler_config.json"``.
         subfolder: the folder inside `pretrained_path` that holds it.
-        revision, token, cache_dir, local_files_only: Hub only; as for `resolve_path`.
+        revision, token, cache_dir, local_files_only, force_download: Hub only; as for
+            `resolve_path`.
 
     Returns:
-        The local path of the file (in huggingface_hub's cache for a repo).
+        The local path of the file (in huggingface_hub's cache for a repo, checked against the
+        hash the Hub states for it).
 
     Raises:
         FileNotFoundError: when the file is missing; the message names what the folder or
             repo holds.
+        HubError: when the Hub cannot serve the file (see its subclasses).
     """
     if not is_repo_id(pretrained_path):
         folder = _local_folder(pretrained_path, subfolder, revision)
@@ -230,11 +286,11 @@ def resolve_file(
             present = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
             raise FileNotFoundError(f"{folder} has no {filename}; it holds: {present}")
         return path
-    hub = _HubRequest(str(pretrained_path), revision, token, cache_dir, _offline(local_files_only))
+    hub = _HubRequest(str(pretrained_path), revision, token, cache_dir, local_files_only, force_download)
     repo_path = f"{subfolder.strip('/')}/{filename}" if subfolder else filename
-    snapshot = hub.snapshot([repo_path])
+    snapshot = hub.download([repo_path])
     if not (snapshot / repo_path).is_file():
-        raise hub.missing(snapshot, repo_path)
+        raise hub.missing(repo_path)
     return snapshot / repo_path
 
 
@@ -256,12 +312,17 @@ def _local_folder(pretrained_path: str | os.PathLike, subfolder: str | None, rev
     return folder
 
 
-def _offline(local_files_only: bool) -> bool:
+def _offline_reason(local_files_only: bool) -> str | None:
+    """Why no request may be made (``local_files_only``, ``HF_HUB_OFFLINE``), or None."""
     from huggingface_hub import constants
 
+    if local_files_only:
+        return "downloads are off (local_files_only=True)"
     # huggingface_hub reads HF_HUB_OFFLINE once, at import; reading it again here also honours
     # a variable set later in the process (a notebook, a test).
-    return local_files_only or constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in _TRUE
+    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in _TRUE:
+        return "downloads are off (HF_HUB_OFFLINE is set)"
+    return None
 
 
 def _component_names(model_index: Path) -> list[str]:
@@ -295,73 +356,168 @@ def _weights_file(repo_id: str, folder: str, available: set[str], allow_pickle: 
 
 
 class _HubRequest:
-    """One repo, revision and set of credentials: download calls and the errors they explain."""
+    """One repo at one commit, with one set of credentials: checked downloads, and the errors they explain.
 
-    def __init__(self, repo_id: str, revision: str | None, token, cache_dir, offline: bool):
-        self.repo_id, self.revision, self.token, self.offline = repo_id, revision, token, offline
+    The first `download` pins the commit: online, one repo-info request resolves the revision
+    and lists the repo's files; when the Hub cannot be reached (or downloads are off) the cached
+    snapshot of the revision is used instead. Every request is bounded by huggingface_hub's
+    timeouts (``HF_HUB_ETAG_TIMEOUT`` for metadata, ``HF_HUB_DOWNLOAD_TIMEOUT`` for transfers).
+    """
+
+    def __init__(self, repo_id: str, revision: str | None, token, cache_dir, local_files_only: bool, force_download):
+        from huggingface_hub import constants
+        from huggingface_hub.file_download import repo_folder_name
+
+        self.repo_id, self.revision, self.token = repo_id, revision, token
         self.cache_dir = None if cache_dir is None else str(cache_dir)
+        self.offline_reason = _offline_reason(local_files_only)  # why only the cache is used, or None
+        if force_download and self.offline_reason:
+            raise ValueError(f"force_download=True downloads the files again, but {self.offline_reason}")
+        self.force_download = force_download
+        self.storage = Path(self.cache_dir or constants.HF_HUB_CACHE) / repo_folder_name(
+            repo_id=repo_id, repo_type="model"
+        )
+        self.commit: str | None = None
+        self.listing: set[str] | None = None  # the repo's files at `commit`; None when serving the cache
+        self.fetched: set[str] = set()
 
-    def snapshot(self, patterns: list[str], revision: str | None = None) -> Path:
-        """Download the repo files matching `patterns` (once) and return the snapshot folder."""
-        from huggingface_hub import snapshot_download
+    @property
+    def snapshot(self) -> Path:
+        return self.storage / "snapshots" / self.commit
 
-        with self.explained():
-            return Path(
-                snapshot_download(
-                    self.repo_id,
-                    revision=revision or self.revision,
-                    allow_patterns=patterns,
-                    token=self.token,
-                    cache_dir=self.cache_dir,
-                    local_files_only=self.offline,
-                    library_name="gandiff",
-                    library_version=__version__,
-                )
-            )
+    def download(self, paths: list[str]) -> Path:
+        """Fetch those of `paths` the repo holds (once each, checked) and return the snapshot folder."""
+        from huggingface_hub import constants, get_hf_file_metadata, hf_hub_download, hf_hub_url
 
-    def files(self, snapshot: Path) -> set[str]:
-        """The repo's files at the snapshot's commit; only the cached ones when offline."""
-        cached = {p.relative_to(snapshot).as_posix() for p in snapshot.rglob("*") if p.is_file()}
-        if self.offline:
-            return cached
-        from huggingface_hub import HfApi
+        self._pin()
+        for path in paths:
+            if path in self.fetched or (self.listing is not None and path not in self.listing):
+                continue
+            if self.listing is None:  # from the cache only: what is not there stays missing
+                local = self.snapshot / path
+                if not local.is_file():
+                    continue
+            else:
+                with self.explained(path):
+                    if self.force_download or not (self.snapshot / path).exists():
+                        # huggingface_hub retries a HEAD that failed for a file it has not cached, 6 times
+                        # with a fixed 60 s timeout, whatever HF_HUB_ETAG_TIMEOUT says (a stalled Hub
+                        # hangs for 6 minutes). One HEAD of our own, within the limit, fails fast instead.
+                        get_hf_file_metadata(
+                            hf_hub_url(self.repo_id, path, revision=self.commit),
+                            token=self.token,
+                            timeout=constants.HF_HUB_ETAG_TIMEOUT,
+                        )
+                    local = hf_hub_download(
+                        self.repo_id,
+                        path,
+                        revision=self.commit,  # a commit hash: a cached file is used without a request
+                        token=self.token,
+                        cache_dir=self.cache_dir,
+                        force_download=self.force_download,
+                        library_name="gandiff",
+                        library_version=__version__,
+                    )
+            _verify_download(Path(local), path, self.repo_id)
+            self.fetched.add(path)
+        return self.snapshot
 
+    def _pin(self) -> None:
+        """Resolve the revision to a commit, and list the repo's files there (once)."""
+        from huggingface_hub import HfApi, constants
+
+        if self.commit is not None:
+            return
+        if self.offline_reason is None:
+            api = HfApi(library_name="gandiff", library_version=__version__)
+            try:
+                with self.explained():
+                    info = api.model_info(
+                        self.repo_id, revision=self.revision, token=self.token, timeout=constants.HF_HUB_ETAG_TIMEOUT
+                    )
+            except (HubConnectionError, HubTimeoutError) as err:
+                # As huggingface_hub does: when the Hub is down, a cached copy still loads.
+                self.commit = self._cached_commit()
+                if self.commit is None:
+                    raise
+                logger.warning("%s; loading the cached copy (commit %s)", err, self.commit)
+                self.offline_reason = "the Hub could not be reached"
+                return
+            self.commit, self.listing = info.sha, {sibling.rfilename for sibling in info.siblings or []}
+            self._remember_revision()
+            return
+        self.commit = self._cached_commit()
+        if self.commit is None:
+            raise HubNotFoundError(f"the Hub repo {self.repo_id!r} (revision {self._revision!r}) {self._not_cached()}")
+
+    @property
+    def _revision(self) -> str:
+        return self.revision or "main"
+
+    def _cached_commit(self) -> str | None:
+        """The commit the cache holds for the revision (a commit hash, or a branch or tag seen online)."""
+        if _COMMIT_HASH.fullmatch(self._revision):
+            return self._revision if (self.storage / "snapshots" / self._revision).is_dir() else None
         try:
-            # The repo info lists every file, in one request that is not retried: when the Hub
-            # is down, step 1 was served from the cache and this falls back at once.
-            info = HfApi().model_info(self.repo_id, revision=snapshot.name, token=self.token)
-            return {sibling.rfilename for sibling in info.siblings or []}
-        except _network_errors() as err:
-            logger.warning("could not list %s on the Hub (%s); using the cached files", self.repo_id, err)
-            return cached
+            commit = (self.storage / "refs" / self._revision).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        return commit if (self.storage / "snapshots" / commit).is_dir() else None
 
-    def missing(self, snapshot: Path, what: str) -> FileNotFoundError:
+    def _remember_revision(self) -> None:
+        """Record branch/tag -> commit in the cache (`refs/`, huggingface_hub's layout), for offline use."""
+        if self._revision == self.commit:
+            return
+        ref = self.storage / "refs" / self._revision
+        try:
+            if ref.is_file() and ref.read_text(encoding="utf-8") == self.commit:
+                return
+            ref.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=ref.parent, prefix=f".{ref.name}.", delete=False) as tmp:
+                tmp.write(self.commit)
+            os.replace(tmp.name, ref)  # atomic: a reader never sees half a commit hash
+        except OSError as err:  # a read-only cache still downloads; only offline use needs the ref
+            logger.warning("could not record %s of %s in the cache: %s", self._revision, self.repo_id, err)
+
+    def files(self) -> set[str]:
+        """The repo's files at the pinned commit; only the cached ones when serving the cache."""
+        if self.listing is not None:
+            return self.listing
+        return {p.relative_to(self.snapshot).as_posix() for p in self.snapshot.rglob("*") if p.is_file()}
+
+    def missing(self, what: str) -> HubNotFoundError:
         """The error for a file or folder the repo (or, offline, the cache) does not have."""
-        revision = self.revision or "main"
-        if self.offline:
-            return FileNotFoundError(
-                f"the Hub repo {self.repo_id!r} (revision {revision!r}): {what} {self._not_cached()}"
+        if self.listing is None:
+            return HubNotFoundError(
+                f"the Hub repo {self.repo_id!r} (revision {self._revision!r}): {what} {self._not_cached()}"
             )
-        present = sorted(self.files(snapshot))
+        present = sorted(self.listing)
         shown = ", ".join(present[:20]) + (f", ... ({len(present) - 20} more)" if len(present) > 20 else "")
-        return FileNotFoundError(
-            f"the Hub repo {self.repo_id!r} at revision {revision!r} has no {what}; it holds: {shown or 'nothing'}. "
-            "Check the subfolder name, or the repo: is it a gandiff or diffusers save?"
+        return HubNotFoundError(
+            f"the Hub repo {self.repo_id!r} at revision {self._revision!r} has no {what}; it holds: "
+            f"{shown or 'nothing'}. Check the subfolder name, or the repo: is it a gandiff or diffusers save?"
         )
 
     def _not_cached(self) -> str:
-        from huggingface_hub import constants
-
-        reason = "HF_HUB_OFFLINE is set" if _offline(False) else "local_files_only=True"
-        cache = self.cache_dir or constants.HF_HUB_CACHE
         return (
-            f"is not in the local cache ({cache}), and downloads are off ({reason}). Go online once to download "
-            "it (unset HF_HUB_OFFLINE, local_files_only=False), or load from a local folder."
+            f"is not in the local cache ({self.storage.parent}), and {self.offline_reason}. "
+            "Go online once to download it (unset HF_HUB_OFFLINE, local_files_only=False), or load from a local folder."
         )
 
     @contextlib.contextmanager
-    def explained(self) -> Iterator[None]:
-        """Turn huggingface_hub's errors into ones that say what is missing and what to do."""
+    def explained(self, path: str | None = None) -> Iterator[None]:
+        """Turn huggingface_hub's and the network's errors into a `HubError` naming the fix."""
+        try:
+            yield
+        except HubError:
+            raise
+        except Exception as err:
+            explained = self._explain(err, path)
+            if explained is None:
+                raise
+            raise explained from err
+
+    def _explain(self, err: Exception, path: str | None) -> HubError | None:
         from huggingface_hub import constants
         from huggingface_hub.errors import (
             EntryNotFoundError,
@@ -373,57 +529,149 @@ class _HubRequest:
             RevisionNotFoundError,
         )
 
-        repo, hub = repr(self.repo_id), f"the Hub at {constants.ENDPOINT}"
-        revision = self.revision or "main"
-        try:
-            yield
-        except GatedRepoError as err:
-            raise PermissionError(
-                f"the Hub repo {repo} is gated: accept its conditions on its page, then log in (`hf auth login`) or pass token="
-            ) from err
-        except RepositoryNotFoundError as err:
-            raise FileNotFoundError(
-                f"{repo} is not a local folder, and {hub} has no repo {repo} that you can access: check the name "
-                "(namespace/name); if the repo is private, log in (`hf auth login`) or pass token="
-            ) from err
-        except RevisionNotFoundError as err:
-            raise FileNotFoundError(
-                f"the Hub repo {repo} has no revision {revision!r}: check the branch, tag or commit hash, "
-                "or leave revision=None for the main branch"
-            ) from err
-        except (LocalEntryNotFoundError, OfflineModeIsEnabled) as err:
-            if self.offline:
-                raise FileNotFoundError(f"the Hub repo {repo} (revision {revision!r}) {self._not_cached()}") from err
-            raise ConnectionError(
-                f"could not reach {hub}, and the Hub repo {repo} (revision {revision!r}) is not in the local cache: "
+        repo, hub, revision = repr(self.repo_id), f"the Hub at {constants.ENDPOINT}", self._revision
+        what = f"{path!r} of the Hub repo {repo}" if path else f"the Hub repo {repo}"
+        # huggingface_hub wraps the network's error (LocalEntryNotFoundError from a failed HEAD,
+        # ValueError under force_download): the first error of the chain that says what happened.
+        for cause in _error_chain(err):
+            request = _timed_out_request(cause)
+            if request is not None:
+                method, url = request
+                transfer = method == "GET" and "/api/" not in url
+                variable = "HF_HUB_DOWNLOAD_TIMEOUT" if transfer else "HF_HUB_ETAG_TIMEOUT"
+                limit = constants.HF_HUB_DOWNLOAD_TIMEOUT if transfer else constants.HF_HUB_ETAG_TIMEOUT
+                return HubTimeoutError(
+                    f"{hub} did not answer within {limit} s: {method} {url} ({what}). Retry later, or allow more "
+                    f"time with the environment variable {variable}=60 (seconds, set before Python starts)"
+                )
+            if isinstance(cause, GatedRepoError):
+                return HubAccessError(
+                    f"the Hub repo {repo} is gated: accept its conditions on its page, then log in "
+                    "(`hf auth login`, or set HF_TOKEN) or pass token="
+                )
+            if isinstance(cause, RepositoryNotFoundError):
+                return HubNotFoundError(
+                    f"{repo} is not a local folder, and {hub} has no repo {repo} that you can access: check the name "
+                    "(namespace/name); if the repo is private, log in (`hf auth login`, or set HF_TOKEN) or pass token="
+                )
+            if isinstance(cause, RevisionNotFoundError):
+                return HubNotFoundError(
+                    f"the Hub repo {repo} has no revision {revision!r}: check the branch, tag or commit hash, "
+                    "or leave revision=None for the main branch"
+                )
+            if isinstance(cause, EntryNotFoundError):
+                return HubNotFoundError(
+                    f"the Hub repo {repo} at revision {revision!r} lists {path!r} but has no such file"
+                )
+            if isinstance(cause, HfHubHTTPError):
+                status = cause.response.status_code if cause.response is not None else None
+                url = cause.response.url if cause.response is not None else constants.ENDPOINT
+                if status in (401, 403):
+                    return HubAccessError(
+                        f"{hub} refused access to {what} (HTTP {status}): log in (`hf auth login`, or set HF_TOKEN) "
+                        "or pass a token with read access to the repo"
+                    )
+                if status == 404:
+                    return HubNotFoundError(
+                        f"{hub} answered HTTP 404 for {url} ({what}): check the repo id, and that HF_ENDPOINT is a Hub"
+                    )
+                return HubConnectionError(f"{hub} failed on {what} (HTTP {status} for {url}). Retry later.")
+            if _is_network_error(cause):
+                return HubConnectionError(
+                    f"downloading {repo}{f' ({path})' if path else ''} from {hub} failed ({type(cause).__name__}: "
+                    f"{cause}). Check your connection (and HF_ENDPOINT) and retry; incomplete downloads are "
+                    "discarded, never kept in the cache. To use cached files only, set HF_HUB_OFFLINE=1"
+                )
+        if isinstance(err, (LocalEntryNotFoundError, OfflineModeIsEnabled)):
+            if self.offline_reason:
+                return HubNotFoundError(f"{what} (revision {revision!r}) {self._not_cached()}")
+            return HubConnectionError(
+                f"could not reach {hub}, and {what} (revision {revision!r}) is not in the local cache: "
                 "check your connection (and HF_ENDPOINT), then retry"
-            ) from err
-        except EntryNotFoundError as err:
-            raise FileNotFoundError(
-                f"the Hub repo {repo} at revision {revision!r} is missing a file it lists: {err}"
-            ) from err
-        except HfHubHTTPError as err:
-            status = err.response.status_code if err.response is not None else None
-            if status in (401, 403):
-                raise PermissionError(
-                    f"{hub} refused access to {repo} (HTTP {status}): log in (`hf auth login`) or pass a token with read access"
-                ) from err
-            raise ConnectionError(f"{hub} failed on {repo} (HTTP {status}): {err}. Retry later.") from err
-        except _network_errors() as err:
-            raise ConnectionError(
-                f"downloading {repo} from {hub} failed ({type(err).__name__}: {err}). Check your connection and "
-                "retry; incomplete downloads are discarded, never kept in the cache."
-            ) from err
+            )
+        return None
 
 
-def _network_errors() -> tuple[type[BaseException], ...]:
-    """OSError and the transport errors of the HTTP client huggingface_hub has loaded.
+_COMMIT_HASH = re.compile(r"[0-9a-f]{40}")
 
-    huggingface_hub 2.x talks through httpx2 (1.x: httpx; older: requests, whose errors are
-    OSErrors); whichever it uses is already imported, so nothing new is imported here.
+
+def _error_chain(err: BaseException) -> Iterator[BaseException]:
+    """`err`, then the errors it was raised from or during (a few, against cycles)."""
+    seen = 0
+    while err is not None and seen < 8:
+        yield err
+        err, seen = err.__cause__ or err.__context__, seen + 1
+
+
+def _timed_out_request(err: BaseException) -> tuple[str, str] | None:
+    """(method, URL) of the request a timeout error ended, or None for other errors."""
+    clients = [sys.modules.get(name) for name in ("httpx2", "httpx")]
+    timeouts = tuple(client.TimeoutException for client in clients if client is not None)
+    if not timeouts or not isinstance(err, timeouts):
+        return None
+    try:
+        return err.request.method, str(err.request.url)
+    except RuntimeError:  # raised before a request was attached
+        return "a request", "to the Hub"
+
+
+def _is_network_error(err: BaseException) -> bool:
+    """A transport error of huggingface_hub's HTTP client, or its OSError for an incomplete download.
+
+    huggingface_hub 2.x talks through httpx2 (1.x: httpx); whichever it uses is already imported,
+    so nothing new is imported here. An OSError with an errno (disk full, a read-only cache) is a
+    local error, not the network's.
     """
     clients = (sys.modules.get("httpx2"), sys.modules.get("httpx"))
-    return (OSError, *(client.TransportError for client in clients if client is not None))
+    transport = tuple(client.TransportError for client in clients if client is not None)
+    return isinstance(err, transport) or (type(err) is OSError and err.errno is None)
+
+
+# -- checking downloads -----------------------------------------------------------------------
+
+# Files checked in this process, by (blob path, size, mtime): loading the same weights again
+# does not hash them again. Another process checks them once more.
+_VERIFIED: set[tuple[str, int, int]] = set()
+
+
+def _verify_download(local: Path, repo_path: str, repo_id: str) -> None:
+    """Check a file from the Hub against the hash the Hub stated for it; delete it if it differs.
+
+    huggingface_hub checks only a download's size. It stores each file's content once, as
+    ``blobs/<etag>``, named after the ETag the Hub sent (its cache layout): the sha256 of the
+    content for LFS files (``X-Linked-Etag``), the git blob sha1 for regular files. So the name
+    states what the content must hash to, for a fresh download and a cached one alike, with no
+    request. A blob named otherwise (a mirror's own ETag, a cache without symlinks) states no
+    hash and is used as it is.
+    """
+    from huggingface_hub.utils.sha import git_hash, sha_fileobj
+
+    blob = local.resolve()
+    if _SHA256.fullmatch(blob.name):
+        algorithm = "sha256"
+    elif _COMMIT_HASH.fullmatch(blob.name):
+        algorithm = "git blob sha1"
+    else:
+        return
+    stat = blob.stat()
+    key = (str(blob), stat.st_size, stat.st_mtime_ns)
+    if key in _VERIFIED:
+        return
+    with blob.open("rb") as content:
+        # Regular (non-LFS) files are small on the Hub (at most 10 MB), so git_hash may read one whole.
+        actual = sha_fileobj(content).hex() if algorithm == "sha256" else git_hash(content.read())
+    if actual != blob.name:
+        local.unlink(missing_ok=True)  # the snapshot's link, then the content it points to
+        blob.unlink(missing_ok=True)
+        raise HubChecksumError(
+            f"the download of {repo_path!r} from the Hub repo {repo_id!r} is corrupt: its {algorithm} is {actual}, "
+            f"the Hub states {blob.name}. The corrupt copy was deleted from the cache; load again to download it "
+            "again (force_download=True downloads every file of it again)"
+        )
+    _VERIFIED.add(key)
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 # -- publishing -------------------------------------------------------------------------------
