@@ -35,10 +35,10 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from gandiff import DDPMScheduler
 from gandiff.data import load_dataset
 from gandiff.training import DiffusionTrainer, DiffusionTrainingConfig, GANTrainer, GANTrainingConfig
-from gandiff.training.common import make_adam
 from gandiff.training.diffusion import build_denoiser
 from gandiff.training.gan import build_gan
 from gandiff.training.losses import discriminator_minimax_loss, generator_non_saturating_loss
+from gandiff.training.optimization import make_adam
 
 WORKLOADS = {
     # name: (trainer, config settings)

@@ -504,7 +504,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     downloaded weights, a diverged run), reported as one line; anything else is a bug and keeps
     its traceback."""
     from .metrics.inception_fid import InceptionWeightsUnavailableError
-    from .training.common import NonFiniteLossError
+    from .training.divergence import NonFiniteLossError
 
     return (
         FileNotFoundError,

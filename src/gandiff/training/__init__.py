@@ -32,7 +32,7 @@ _LAZY = {
     "GANTrainer": "gandiff.training.gan",
     "GANTrainingConfig": "gandiff.training.config",
     "TrainingConfig": "gandiff.training.config",
-    "NonFiniteLossError": "gandiff.training.common",
+    "NonFiniteLossError": "gandiff.training.divergence",
     **dict.fromkeys(_LOSSES, "gandiff.training.losses"),
 }
 

@@ -34,18 +34,13 @@ from ..models.unet_2d import UNet2DModel
 from ..pipelines.ddpm import DDPMPipeline
 from ..schedulers.ddim import DDIMScheduler
 from ..schedulers.ddpm import DDPMScheduler
-from .common import (
-    autocast,
-    backward,
-    check_finite,
-    clip_grad_norm,
-    lr_scheduler,
-    make_adam,
-    make_ema,
-    num_classes_for,
-    seed_everything,
-)
+from .accelerator import autocast, backward
+from .batches import num_classes_for
 from .config import BETA_SCHEDULES, VARIANCE_TYPES, DiffusionTrainingConfig
+from .divergence import check_finite
+from .ema import make_ema
+from .optimization import clip_grad_norm, lr_scheduler, make_adam
+from .seeding import seed_everything
 from .trainer import Trainer
 
 logger = logging.getLogger(__name__)

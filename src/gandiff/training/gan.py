@@ -34,20 +34,14 @@ import torch
 from ..models.dcgan import SUPPORTED_RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
 from ..models.mlp import MLPDiscriminator, MLPGenerator
 from ..pipelines.gan import GANPipeline
-from .common import (
-    autocast,
-    backward,
-    check_finite,
-    clip_grad_norm,
-    load_training_data,
-    lr_scheduler,
-    make_adam,
-    make_ema,
-    num_classes_for,
-    seed_everything,
-)
+from .accelerator import autocast, backward
+from .batches import load_training_data, num_classes_for
 from .config import OPTIMIZERS, REGULARIZERS, GANTrainingConfig
+from .divergence import check_finite
+from .ema import make_ema
 from .losses import clip_weights_, get_gan_loss, gradient_penalty, r1_penalty
+from .optimization import clip_grad_norm, lr_scheduler, make_adam
+from .seeding import seed_everything
 from .trainer import Trainer
 
 logger = logging.getLogger(__name__)

@@ -1,8 +1,11 @@
-"""The result of a run: a pipeline folder with a model card, and the pictures beside it.
+"""The output folder of a run: checked before anything is written, and what ends up in it.
 
+    <output_dir>/training_config.json   the run's settings, written when a new run starts
+    <output_dir>/samples/step-*.png     sample pictures during the run
     <output_dir>/pipeline/      model_index.json, one folder per component (EMA weights),
                                 README.md (model card: config, final metrics, samples), samples.png
     <output_dir>/loss_curve.png
+    (checkpoints and log.jsonl: `gandiff.training.checkpoints`, `gandiff.training.logger`)
 
 ``Pipeline.from_pretrained("<output_dir>/pipeline")`` loads it; `gandiff sample <output_dir>`
 finds it too.
@@ -15,11 +18,75 @@ from pathlib import Path
 from typing import Any
 
 from ..saving import atomic_directory
+from .config import TrainingConfig
 
-__all__ = ["PIPELINE_DIR", "save_run_output", "find_pipeline_folder", "mode_coverage_metrics"]
+__all__ = [
+    "PIPELINE_DIR",
+    "check_output_dir",
+    "start_run",
+    "samples_path",
+    "save_run_output",
+    "find_pipeline_folder",
+    "mode_coverage_metrics",
+]
 
 PIPELINE_DIR = "pipeline"
 SAMPLES_NAME = "samples.png"
+
+
+def check_output_dir(output_dir: str | os.PathLike, resuming: bool) -> None:
+    """Refuse to start a new run over a previous one: its checkpoints and logs would be mixed.
+
+    Args:
+        output_dir: the run's folder.
+        resuming: whether the run resumes from a checkpoint (then a previous run is expected).
+
+    Raises:
+        FileExistsError: when `output_dir` is a file, or holds a previous run and the run does
+            not resume.
+    """
+    path = Path(output_dir)
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"output_dir {path} is a file; choose a folder")
+    if resuming or not path.is_dir():
+        return
+    previous = [
+        name for name in ("checkpoints", "log.jsonl", "pipeline", "training_config.json") if (path / name).exists()
+    ]
+    if previous:
+        raise FileExistsError(
+            f"{path} holds a previous run ({', '.join(previous)}); resume it with resume_from_checkpoint='latest' "
+            "(--resume-from-checkpoint latest), or choose a new output_dir"
+        )
+
+
+def start_run(accelerator, config: TrainingConfig) -> None:
+    """Create the output folder of a new run with its ``training_config.json`` (main process),
+    once every process has checked that the folder holds no previous run.
+
+    Args:
+        accelerator: the run's accelerator.
+        config: the run's settings.
+    """
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        Path(config.output_dir).mkdir(parents=True, exist_ok=True)
+        (Path(config.output_dir) / "training_config.json").write_text(config.to_json(), encoding="utf-8")
+
+
+def samples_path(config: TrainingConfig, step: int) -> Path:
+    """Where the sample picture of `step` goes: ``<output_dir>/samples/step-<step>.png``.
+
+    Args:
+        config: the run's settings.
+        step: the optimizer step.
+
+    Returns:
+        The path; its folder is created.
+    """
+    folder = Path(config.output_dir) / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"step-{step:07d}.png"
 
 
 def find_pipeline_folder(path: str | os.PathLike) -> str | os.PathLike:

@@ -20,6 +20,7 @@ loop calls. The GAN trainer names its two players ``G`` / ``raw_G`` and ``D`` / 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,26 +30,18 @@ import torch
 
 from ..pipelines.pipeline import evaluating
 from ..pipelines.sampling import balanced_labels
+from .accelerator import make_accelerator
+from .batches import load_training_data, make_batches, num_classes_for
 from .checkpoints import find_checkpoint, load_checkpoint, save_checkpoint
-from .common import (
-    check_output_dir,
-    load_training_data,
-    make_accelerator,
-    make_batches,
-    num_classes_for,
-    samples_path,
-    seed_everything,
-    start_run,
-    warn_changed_settings,
-)
 from .config import TrainingConfig
 from .logger import RunLogger, read_log
-from .output import mode_coverage_metrics, save_run_output
+from .output import check_output_dir, mode_coverage_metrics, samples_path, save_run_output, start_run
 from .plots import image_grid, loss_curve, scatter_plot
+from .seeding import seed_everything
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Trainer", "ResumableTrainer"]
+__all__ = ["Trainer", "ResumableTrainer", "warn_changed_settings"]
 
 
 class Trainer:
@@ -228,6 +221,20 @@ class Trainer:
         self.step, self.batches_taken, self.last_checkpoint = state["step"], state["batches_taken"], path
         warn_changed_settings(self.config, state["config"], path)
         logger.info("resumed from %s at step %d", path, self.step)
+
+
+def warn_changed_settings(config: TrainingConfig, saved: dict[str, Any], checkpoint: Path) -> None:
+    """Warn when a run is resumed with settings that change its results.
+
+    Args:
+        config: the settings now.
+        saved: the saved run's ``training_config.json``, parsed.
+        checkpoint: the checkpoint being resumed, named in the warning.
+    """
+    changes = config.changes_from(saved)
+    if changes:
+        shown = ", ".join(f"{k}: {json.dumps(old)} -> {json.dumps(new)}" for k, (old, new) in changes.items())
+        logger.warning("resuming %s with changed settings (%s): the run will not continue exactly", checkpoint, shown)
 
 
 # The name of the base when it held only checkpointing and resumption.
