@@ -21,13 +21,14 @@ from . import registry
 from ._version import __version__
 from .hub import HubOptions, PushToHubMixin, check_hub_options, resolve_file
 from .saving import write_text_atomic
+from .validation import check_choice, check_positive  # noqa: F401  plugins written for 0.1 import them here
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Config", "ConfigMixin", "check_choice", "check_positive", "load_config_file", "sibling_config_keys"]
+__all__ = ["Config", "ConfigMixin", "load_config_file", "sibling_config_keys"]
 
 
 def _freeze(value: Any) -> Any:
@@ -109,39 +110,6 @@ class Config(Mapping):
             A new dict; changing it does not change the config.
         """
         return _thaw(self)
-
-
-def check_choice(name: str, value: Any, choices: Iterator[str] | tuple[str, ...]) -> None:
-    """Raise a `ValueError` naming the valid choices when `value` is not one of them.
-
-    Args:
-        name: the setting's name, for the message.
-        value: the value given.
-        choices: the valid values.
-
-    Raises:
-        ValueError: when `value` is not in `choices`.
-    """
-    choices = tuple(choices)
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not valid; choose one of: {', '.join(map(repr, choices))}")
-
-
-def check_positive(name: str, value: Any, allow_zero: bool = False) -> None:
-    """Raise a `ValueError` unless `value` is an int > 0 (or >= 0 with `allow_zero`).
-
-    Args:
-        name: the setting's name, for the message.
-        value: the value given; a bool is not an int here.
-        allow_zero: accept 0 too.
-
-    Raises:
-        ValueError: when `value` is not such an int.
-    """
-    ok = isinstance(value, int) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
 
 
 def load_config_file(path: str | os.PathLike) -> dict[str, Any]:

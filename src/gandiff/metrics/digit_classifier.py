@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..configuration import check_positive
 from ..models.modeling import ModelMixin
+from ..validation import check_positive
 
 __all__ = [
     "CLASSIFIER_DATASETS",

@@ -30,8 +30,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
-from ..configuration import check_choice, check_positive
 from ..registry import register
+from ..validation import check_choice, check_positive
 from .conditioning import check_class_labels
 from .modeling import ModelMixin
 
@@ -54,8 +54,7 @@ def _num_stride2_layers(resolution: int) -> int:
 def _check_resolution_and_sizes(resolution: int, base_channels: int, num_classes: int | None) -> None:
     check_choice("resolution", resolution, SUPPORTED_RESOLUTIONS)
     check_positive("base_channels", base_channels)
-    if num_classes is not None:
-        check_positive("num_classes", num_classes)
+    check_positive("num_classes", num_classes, allow_none=True)
 
 
 def _init_weights(module: nn.Module) -> None:

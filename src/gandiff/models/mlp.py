@@ -21,8 +21,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
-from ..configuration import check_choice, check_positive
 from ..registry import register
+from ..validation import check_choice, check_positive
 from .conditioning import check_class_labels
 from .dcgan import OUTPUT_TYPES
 from .embeddings import sinusoidal_embedding
@@ -49,8 +49,7 @@ def _check_points(x: torch.Tensor, dim: int, name: str) -> None:
 def _check_mlp_sizes(hidden_dim: int, num_layers: int, num_classes: int | None) -> None:
     check_positive("hidden_dim", hidden_dim)
     check_positive("num_layers", num_layers)
-    if num_classes is not None:
-        check_positive("num_classes", num_classes)
+    check_positive("num_classes", num_classes, allow_none=True)
 
 
 @register("model")

@@ -14,7 +14,6 @@ Shape of the computation, for ``block_out_channels = (C0, C1, ...)``::
 
 from __future__ import annotations
 
-import numbers
 import re
 from collections.abc import Sequence
 from types import SimpleNamespace
@@ -23,8 +22,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..configuration import check_choice, check_positive
 from ..registry import register
+from ..validation import check_bool, check_choice, check_number, check_positive
 from .conditioning import check_class_labels
 from .embeddings import TimestepEmbedding, sinusoidal_embedding
 from .modeling import ModelMixin
@@ -47,23 +46,6 @@ def _check_supported(name: str, value, supported: Sequence, hint: str = "") -> N
         )
 
 
-def _check_number(name: str, value, allow_zero: bool = False) -> None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not ok or not (value >= 0 if allow_zero else value > 0):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a number {bound}, got {value!r}")
-
-
-def _check_bool(name: str, value) -> None:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be true or false, got {value!r}")
-
-
-def _check_optional_positive(name: str, value) -> None:
-    if value is not None:
-        check_positive(name, value)
-
-
 def _check_names(name: str, value, table: dict) -> None:
     if isinstance(value, str) or not isinstance(value, Sequence) or len(value) == 0:
         raise ValueError(f"{name} must be a non-empty list of block names, got {value!r}")
@@ -75,12 +57,11 @@ def _check_config(c: SimpleNamespace) -> None:
     """Every check of the configuration `c`, each error naming the setting and the fix."""
     check_positive("in_channels", c.in_channels)
     check_positive("out_channels", c.out_channels)
-    _check_bool("center_input_sample", c.center_input_sample)
+    check_bool("center_input_sample", c.center_input_sample)
     _check_supported("time_embedding_type", c.time_embedding_type, ("positional",))
-    _check_optional_positive("time_embedding_dim", c.time_embedding_dim)
-    if not isinstance(c.freq_shift, numbers.Real) or isinstance(c.freq_shift, bool):
-        raise ValueError(f"freq_shift must be a number, got {c.freq_shift!r}")
-    _check_bool("flip_sin_to_cos", c.flip_sin_to_cos)
+    check_positive("time_embedding_dim", c.time_embedding_dim, allow_none=True)
+    check_number("freq_shift", c.freq_shift)
+    check_bool("flip_sin_to_cos", c.flip_sin_to_cos)
     _check_names("down_block_types", c.down_block_types, DOWN_BLOCKS)
     _check_names("up_block_types", c.up_block_types, UP_BLOCKS)
     check_choice("mid_block_type", c.mid_block_type, (*MID_BLOCKS, None))
@@ -95,27 +76,25 @@ def _check_config(c: SimpleNamespace) -> None:
             f"up_block_types ({len(c.up_block_types)}) need one entry per resolution level each"
         )
     check_positive("layers_per_block", c.layers_per_block)
-    _check_number("mid_block_scale_factor", c.mid_block_scale_factor)
+    check_number("mid_block_scale_factor", c.mid_block_scale_factor, above=0)
     check_choice("downsample_padding", c.downsample_padding, (0, 1))
     check_choice("downsample_type", c.downsample_type, ("conv", "resnet"))
     check_choice("upsample_type", c.upsample_type, ("conv", "resnet"))
-    _check_number("dropout", c.dropout, allow_zero=True)
-    if c.dropout >= 1:
-        raise ValueError(f"dropout is a probability below 1, got {c.dropout!r}")
+    check_number("dropout", c.dropout, at_least=0, below=1)  # a probability; 1 would drop everything
     if not isinstance(c.act_fn, str):
         raise ValueError(f"act_fn must be a string, got {c.act_fn!r}")
     check_choice("act_fn", c.act_fn.lower(), ACTIVATIONS)
-    _check_optional_positive("attention_head_dim", c.attention_head_dim)
+    check_positive("attention_head_dim", c.attention_head_dim, allow_none=True)
     check_positive("norm_num_groups", c.norm_num_groups)
-    _check_optional_positive("attn_norm_num_groups", c.attn_norm_num_groups)
-    _check_number("norm_eps", c.norm_eps)
+    check_positive("attn_norm_num_groups", c.attn_norm_num_groups, allow_none=True)
+    check_number("norm_eps", c.norm_eps, above=0)
     check_choice("resnet_time_scale_shift", c.resnet_time_scale_shift, ("default", "scale_shift"))
-    _check_bool("add_attention", c.add_attention)
+    check_bool("add_attention", c.add_attention)
     _check_supported(
         "class_embed_type", c.class_embed_type, (None,), hint=" (with num_class_embeds for a class embedding)"
     )
-    _check_optional_positive("num_class_embeds", c.num_class_embeds)
-    _check_optional_positive("num_train_timesteps", c.num_train_timesteps)
+    check_positive("num_class_embeds", c.num_class_embeds, allow_none=True)
+    check_positive("num_train_timesteps", c.num_train_timesteps, allow_none=True)
 
     # Channel arithmetic: GroupNorm splits channels into equal groups, heads split them equally.
     # (Up blocks normalize sums of these counts, divisible whenever the counts are.)

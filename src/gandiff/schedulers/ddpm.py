@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import torch
 
-from ..configuration import check_choice
 from ..registry import register
+from ..validation import check_choice
 from .schedules import make_betas
 from .scheduling_utils import (
     AlphaBarScheduler,

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..configuration import check_choice, check_positive
+from ..validation import check_choice, check_positive
 
 __all__ = [
     "BETA_SCHEDULES",

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..configuration import ConfigMixin, check_choice, check_positive
+from ..configuration import ConfigMixin
+from ..validation import check_choice, check_positive
 
 __all__ = [
     "SchedulerMixin",

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..configuration import check_choice
+from ..validation import check_choice
 
 __all__ = [
     "TrainingConfig",

@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from ..configuration import check_choice
+from ..validation import check_choice
 from .config import LR_SCHEDULES
 
 __all__ = ["make_adam", "lr_scheduler", "clip_grad_norm"]

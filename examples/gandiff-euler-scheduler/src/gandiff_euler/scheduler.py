@@ -36,9 +36,9 @@ import numpy as np
 import torch
 
 from gandiff import SchedulerMixin, SchedulerOutput, register
-from gandiff.configuration import check_choice, check_positive
 from gandiff.schedulers.schedules import make_betas
 from gandiff.schedulers.scheduling_utils import PREDICTION_TYPES
+from gandiff.validation import check_choice, check_positive
 
 __all__ = ["EulerDiscreteScheduler"]
 
