@@ -63,12 +63,8 @@ from pathlib import Path
 
 import torch
 
-from gandiff.metrics.evaluate import (
-    digit_baselines,
-    digit_metrics,
-    evaluate_pipeline,
-    load_pipeline,
-)
+from gandiff.evaluation import evaluate_pipeline, load_pipeline
+from gandiff.metrics.evaluate import digit_baselines, digit_metrics
 from gandiff.training import DiffusionTrainer, GANTrainer
 
 # The quickstart's settings are read from the quickstart itself, so the two never drift apart.

@@ -20,8 +20,8 @@ import pytest
 import torch
 
 from gandiff import cli
-from gandiff.metrics import evaluate as evaluate_module
-from gandiff.metrics.evaluate import evaluate_pipeline
+from gandiff import evaluation as evaluate_module
+from gandiff.evaluation import evaluate_pipeline
 
 # The module, whatever `gandiff.metrics.inception_fid` names (its lazy export is the function).
 inception_module = importlib.import_module("gandiff.metrics.inception_fid")

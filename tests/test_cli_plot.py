@@ -156,7 +156,7 @@ def test_checkpoint_weights_are_those_the_run_saved(runs):
     # The samples of the last panel are the saved pipeline's; the earlier ones differ.
     samples = plot.checkpoint_samples(runs["gan"], num_samples=100, seed=4)
     assert list(samples) == ["step 10", "step 20", "step 30"]
-    from gandiff.metrics.evaluate import sample_pipeline
+    from gandiff.evaluation import sample_pipeline
 
     saved.generator.eval()
     torch.testing.assert_close(samples["step 30"], sample_pipeline(saved, 100, seed=4))

@@ -8,12 +8,13 @@ import pytest
 import torch
 
 from gandiff.data import grid25, ring8
+from gandiff.evaluation import evaluate_pipeline
 from gandiff.metrics import (
     class_coverage,
     kl_from_uniform,
     sliced_wasserstein_with_floor,
 )
-from gandiff.metrics.evaluate import evaluate_pipeline, point_metrics
+from gandiff.metrics.evaluate import point_metrics
 from gandiff.models.modeling import ModelMixin
 from gandiff.pipelines import GANPipeline
 

@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from gandiff.data import load_dataset
+from gandiff.evaluation import evaluate_pipeline
 from gandiff.metrics.digit_classifier import (
     DigitClassifier,
     classify,
@@ -26,7 +27,6 @@ from gandiff.metrics.evaluate import (
     _real_images,
     digit_baselines,
     digit_metrics,
-    evaluate_pipeline,
 )
 from gandiff.pipelines import GANPipeline
 

@@ -326,7 +326,7 @@ def _train(args: argparse.Namespace) -> None:
 def _load_pipeline(args: argparse.Namespace):
     """The pipeline at ``args.path`` with ``--scheduler`` swapped in, and its number of
     sampling steps: ``--steps``, else 50 for DDIM and T for DDPM (None for a GAN)."""
-    from .metrics.evaluate import load_pipeline
+    from .evaluation import load_pipeline
 
     pipeline = load_pipeline(args.path)
     if not hasattr(pipeline, "scheduler"):
@@ -390,7 +390,7 @@ def _run_dataset(path: str, flag: str | None) -> str | None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from .metrics.evaluate import evaluate_pipeline
+    from .evaluation import evaluate_pipeline
 
     dataset = _run_dataset(args.path, args.dataset)
     if dataset is None:

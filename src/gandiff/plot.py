@@ -629,7 +629,7 @@ def checkpoint_samples(
     Raises:
         FileNotFoundError: no such run, no checkpoints, or no pipeline folder yet.
     """
-    from .metrics.evaluate import sample_pipeline
+    from .evaluation import sample_pipeline
     from .pipelines.pipeline import Pipeline
     from .training.checkpoints import (
         checkpoint_modules,

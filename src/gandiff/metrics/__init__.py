@@ -1,8 +1,9 @@
-"""Metrics: each a function over tensors, plus `evaluate_pipeline`, which samples a pipeline and
-reports the scores its data set supports, each beside the data's own floor.
+"""Metrics: each a function over tensors, plus `point_metrics` and `digit_metrics`, which score
+samples against a data set beside the data's own floor.
 
 The Inception FID (`gandiff.metrics.inception_fid`, optional extra ``metrics``) and the
-evaluation (`gandiff.metrics.evaluate`) are imported on first use.
+scores against a data set (`gandiff.metrics.evaluate`) are imported on first use. Sampling a
+pipeline and scoring it is `gandiff.evaluation.evaluate_pipeline`.
 """
 
 import importlib
@@ -28,7 +29,6 @@ _LAZY = {
     "load_digit_classifier": "gandiff.metrics.digit_classifier",
     "inception_fid": "gandiff.metrics.inception_fid",
     "InceptionWeightsUnavailableError": "gandiff.metrics.inception_fid",
-    "evaluate_pipeline": "gandiff.metrics.evaluate",
     "point_metrics": "gandiff.metrics.evaluate",
     "digit_metrics": "gandiff.metrics.evaluate",
 }
