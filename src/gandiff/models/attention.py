@@ -10,6 +10,7 @@ checkpoints name the projections ``query, key, value, proj_attn`` (see
 from __future__ import annotations
 
 import torch
+from einops import rearrange
 from torch import nn
 from torch.nn import functional as F
 
@@ -56,23 +57,24 @@ class SpatialSelfAttention(nn.Module):
         Returns:
             A tensor shaped like `x`.
         """
-        batch, channels, height, width = x.shape
+        # einops axes: b batch, c channels (= heads * d), h w the feature map, n = h * w tokens.
+        height = x.shape[2]
         h = self.group_norm(x) if self.group_norm is not None else x
         # A free view when `h` is channels-last, one copy otherwise.
-        tokens = h.flatten(2).transpose(1, 2)  # (B, HW, C)
+        tokens = rearrange(h, "b c h w -> b (h w) c")  # (B, HW, C)
 
         # One matrix product for q, k and v instead of three.
         weight = torch.cat([self.to_q.weight, self.to_k.weight, self.to_v.weight])  # (3C, C)
         bias = torch.cat([self.to_q.bias, self.to_k.bias, self.to_v.bias])  # (3C,)
         qkv = F.linear(tokens, weight, bias)  # (B, HW, 3C)
-        qkv = qkv.unflatten(-1, (3, self.heads, channels // self.heads))  # (B, HW, 3, heads, C/heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, heads, HW, C/heads)
+        # q, k, v: each (B, heads, HW, C/heads)
+        q, k, v = rearrange(qkv, "b n (qkv heads d) -> qkv b heads n d", qkv=3, heads=self.heads)
 
         out = F.scaled_dot_product_attention(q, k, v)  # (B, heads, HW, C/heads)
-        out = out.transpose(1, 2).flatten(2)  # (B, HW, C)
+        out = rearrange(out, "b heads n d -> b n (heads d)")  # (B, HW, C)
         out = self.to_out[0](out)  # (B, HW, C)
         # (B, C, H, W) with channels-last strides: a view, no copy.
-        out = out.transpose(1, 2).unflatten(2, (height, width))
+        out = rearrange(out, "b (h w) c -> b c h w", h=height)
         out = out + x
         if self.output_scale_factor != 1:
             out = out / self.output_scale_factor
