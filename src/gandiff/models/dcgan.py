@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
+from ..choices import OUTPUT_TYPES
 from ..registry import register
 from ..validation import check_choice, check_positive
 from .conditioning import check_class_labels
@@ -42,8 +43,6 @@ __all__ = ["DCGANGenerator", "DCGANDiscriminator"]
 # 7 -> 14 -> 28 layout of the usual MNIST GANs instead of being padded to 32.
 _START_SIZE = {28: 7, 32: 4, 64: 4, 128: 4}
 SUPPORTED_RESOLUTIONS = tuple(_START_SIZE)
-
-OUTPUT_TYPES = ("logit", "critic")
 
 
 def _num_stride2_layers(resolution: int) -> int:

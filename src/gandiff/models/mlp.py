@@ -21,10 +21,10 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
+from ..choices import OUTPUT_TYPES
 from ..registry import register
 from ..validation import check_choice, check_positive
 from .conditioning import check_class_labels
-from .dcgan import OUTPUT_TYPES
 from .embeddings import sinusoidal_embedding
 from .modeling import ModelMixin
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import torch
 
+from ..choices import LEARNED_VARIANCE_TYPES, VARIANCE_TYPES
 from ..registry import register
 from ..validation import check_choice
 from .schedules import make_betas
@@ -27,9 +28,6 @@ from .scheduling_utils import (
 )
 
 __all__ = ["DDPMScheduler", "VARIANCE_TYPES"]
-
-VARIANCE_TYPES = ("fixed_small", "fixed_small_log", "fixed_large", "fixed_large_log", "learned", "learned_range")
-_LEARNED_VARIANCE_TYPES = ("learned", "learned_range")
 
 
 @register("scheduler")
@@ -188,7 +186,7 @@ class DDPMScheduler(AlphaBarScheduler):
         self, model_output: torch.Tensor, sample: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(prediction, predicted variance): learned variance types output 2C channels."""
-        if self.config.variance_type not in _LEARNED_VARIANCE_TYPES:
+        if self.config.variance_type not in LEARNED_VARIANCE_TYPES:
             return model_output, None
         channels = sample.shape[1]
         if model_output.shape[1] != 2 * channels:

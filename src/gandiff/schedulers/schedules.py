@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import torch
 
+from ..choices import BETA_SCHEDULES, RANGED_BETA_SCHEDULES
 from ..validation import check_choice, check_positive
 
 __all__ = [
@@ -30,10 +31,6 @@ __all__ = [
     "sigmoid_betas",
     "rescale_zero_terminal_snr",
 ]
-
-BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "cosine", "sigmoid")
-# Schedules that read beta_start and beta_end; the cosine schedule ignores them.
-_RANGED_SCHEDULES = ("linear", "scaled_linear", "sigmoid")
 
 
 def linear_betas(num_train_timesteps: int, beta_start: float, beta_end: float) -> torch.Tensor:
@@ -161,7 +158,7 @@ def make_betas(
     if trained_betas is not None:
         betas = _checked_trained_betas(trained_betas, num_train_timesteps)
     else:
-        if beta_schedule in _RANGED_SCHEDULES and not 0 < beta_start < beta_end < 1:
+        if beta_schedule in RANGED_BETA_SCHEDULES and not 0 < beta_start < beta_end < 1:
             raise ValueError(
                 f"beta_schedule={beta_schedule!r} needs 0 < beta_start < beta_end < 1, got beta_start={beta_start!r}, "
                 f"beta_end={beta_end!r} (Ho et al. 2020 use 1e-4 and 0.02)"

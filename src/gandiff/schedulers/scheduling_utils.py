@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..choices import PREDICTION_TYPES, TIMESTEP_SPACINGS
 from ..configuration import ConfigMixin
 from ..validation import check_choice, check_positive
 
@@ -130,9 +131,6 @@ class SchedulerMixin(ConfigMixin):
 
 
 # -- settings shared by DDPM and DDIM ----------------------------------------------------------
-
-PREDICTION_TYPES = ("epsilon", "sample", "v_prediction")
-TIMESTEP_SPACINGS = ("leading", "trailing", "linspace")
 
 
 def check_sampling_options(

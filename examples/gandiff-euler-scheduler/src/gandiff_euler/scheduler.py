@@ -36,8 +36,8 @@ import numpy as np
 import torch
 
 from gandiff import SchedulerMixin, SchedulerOutput, register
+from gandiff.choices import PREDICTION_TYPES
 from gandiff.schedulers.schedules import make_betas
-from gandiff.schedulers.scheduling_utils import PREDICTION_TYPES
 from gandiff.validation import check_choice, check_positive
 
 __all__ = ["EulerDiscreteScheduler"]
