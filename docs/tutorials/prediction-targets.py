@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from gandiff import DDIMScheduler, DDPMScheduler
 from gandiff.metrics import mode_coverage
 from gandiff.plot import plot_samples_2d
-from gandiff.schedulers.scheduling_utils import predict_epsilon, predict_x0
+from gandiff.schedulers.parametrisation import predict_epsilon, predict_x0
 
 TARGETS = {"ε (epsilon)": "epsilon", "x_0 (sample)": "sample", "v (v_prediction)": "v_prediction"}
 ERROR_TIMESTEPS = (0, 5, 10, 25, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 999)

@@ -18,8 +18,8 @@ from ._version import __version__
 _PUBLIC: dict[str, tuple[str, str | None]] = {
     "ConfigMixin": ("configuration", None),
     "register": ("registry", None),
-    "SchedulerMixin": ("schedulers.scheduling_utils", None),
-    "SchedulerOutput": ("schedulers.scheduling_utils", None),
+    "SchedulerMixin": ("schedulers.protocol", None),
+    "SchedulerOutput": ("schedulers.protocol", None),
     "DDPMScheduler": ("schedulers.ddpm", "scheduler"),
     "DDIMScheduler": ("schedulers.ddim", "scheduler"),
     "ModelMixin": ("models.modeling", None),
@@ -72,4 +72,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs only
     from .registry import register
     from .schedulers.ddim import DDIMScheduler
     from .schedulers.ddpm import DDPMScheduler
-    from .schedulers.scheduling_utils import SchedulerMixin, SchedulerOutput
+    from .schedulers.protocol import SchedulerMixin, SchedulerOutput

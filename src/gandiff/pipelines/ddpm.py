@@ -15,7 +15,8 @@ from collections.abc import Callable
 import torch
 
 from ..registry import register
-from .pipeline import ImagePipelineOutput, Pipeline, PointsPipelineOutput, no_side_effects, randn_tensor
+from ..torch_utils import randn_tensor
+from .pipeline import ImagePipelineOutput, Pipeline, PointsPipelineOutput, no_side_effects
 from .sampling import expand_class_labels
 
 __all__ = ["DDPMPipeline"]

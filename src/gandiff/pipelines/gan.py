@@ -6,7 +6,8 @@ from __future__ import annotations
 import torch
 
 from ..registry import register
-from .pipeline import ImagePipelineOutput, Pipeline, PointsPipelineOutput, no_side_effects, randn_tensor
+from ..torch_utils import randn_tensor
+from .pipeline import ImagePipelineOutput, Pipeline, PointsPipelineOutput, no_side_effects
 from .rejection import discriminator_rejection_sampling
 from .sampling import expand_class_labels
 

@@ -16,7 +16,7 @@ import functools
 import inspect
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ from ..configuration import load_config_file
 from ..hub import PushToHubMixin, pop_hub_options, resolve_path
 from ..registry import lookup, resolve_library_class
 from ..saving import atomic_directory, write_text_atomic
-from ..schedulers.scheduling_utils import randn_tensor
+from ..torch_utils import evaluating, randn_tensor
 
 __all__ = [
     "Pipeline",
@@ -302,26 +302,6 @@ class Pipeline(PushToHubMixin):
         return ImagePipelineOutput(images=numpy_to_pil(array))
 
 
-@contextlib.contextmanager
-def evaluating(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
-    """Eval mode (dropout off, batch-norm statistics frozen) inside; after, every submodule back
-    in the mode it had (a caller may hold a network in train mode with some layers frozen in eval).
-
-    Args:
-        module: the network.
-
-    Yields:
-        `module`, in eval mode.
-    """
-    modes = [(submodule, submodule.training) for submodule in module.modules()]
-    module.eval()
-    try:
-        yield module
-    finally:
-        for submodule, training in modes:
-            submodule.training = training
-
-
 def no_side_effects(call: Callable) -> Callable:
     """Decorate a pipeline's ``__call__``: every network runs in eval mode and gets its mode back after.
 
@@ -358,7 +338,7 @@ def numpy_to_pil(images: np.ndarray) -> list:
 
 def _component_kind(component: Any) -> str:
     from ..models.modeling import ModelMixin
-    from ..schedulers.scheduling_utils import SchedulerMixin
+    from ..schedulers.protocol import SchedulerMixin
 
     if isinstance(component, ModelMixin):
         return "model"

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import torch
 
-from .pipeline import evaluating
+from ..torch_utils import evaluating
 
 __all__ = ["discriminator_rejection_sampling"]
 

@@ -1,5 +1,5 @@
 from .ddim import DDIMScheduler
 from .ddpm import DDPMScheduler
-from .scheduling_utils import SchedulerMixin, SchedulerOutput
+from .protocol import SchedulerMixin, SchedulerOutput
 
 __all__ = ["DDIMScheduler", "DDPMScheduler", "SchedulerMixin", "SchedulerOutput"]

@@ -13,16 +13,10 @@ from collections.abc import Sequence
 import torch
 
 from ..registry import register
-from .schedules import make_betas
-from .scheduling_utils import (
-    AlphaBarScheduler,
-    SchedulerOutput,
-    check_sampling_options,
-    clip_predicted_x0,
-    predict_epsilon,
-    predict_x0,
-    randn_tensor,
-)
+from ..torch_utils import randn_tensor
+from .alpha_bar import AlphaBarScheduler, check_sampling_options
+from .parametrisation import clip_predicted_x0, predict_epsilon, predict_x0
+from .protocol import SchedulerOutput
 
 __all__ = ["DDIMScheduler"]
 
@@ -88,16 +82,11 @@ class DDIMScheduler(AlphaBarScheduler):
             dynamic_thresholding_ratio,
             sample_max_value,
         )
-        # Built once in float64 and only read afterwards; see DDPMScheduler for why.
-        self.betas = make_betas(
+        self._build_tables(
             num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas, rescale_betas_zero_snr
         )
-        self.alphas = 1.0 - self.betas
-        self.alphas_cumprod = torch.cumprod(self.alphas, dim=0)
         # The ᾱ the last step moves to: there is no previous timestep after the last one.
         self.final_alpha_cumprod = 1.0 if set_alpha_to_one else float(self.alphas_cumprod[0])
-        # Until set_timesteps is called, sample with every training timestep.
-        self.timesteps = torch.arange(num_train_timesteps - 1, -1, -1, dtype=torch.int64)
 
     def step(
         self,

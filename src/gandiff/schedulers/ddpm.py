@@ -16,16 +16,11 @@ import torch
 
 from ..choices import LEARNED_VARIANCE_TYPES, VARIANCE_TYPES
 from ..registry import register
+from ..torch_utils import randn_tensor
 from ..validation import check_choice
-from .schedules import make_betas
-from .scheduling_utils import (
-    AlphaBarScheduler,
-    SchedulerOutput,
-    check_sampling_options,
-    clip_predicted_x0,
-    predict_x0,
-    randn_tensor,
-)
+from .alpha_bar import AlphaBarScheduler, check_sampling_options
+from .parametrisation import clip_predicted_x0, predict_x0
+from .protocol import SchedulerOutput
 
 __all__ = ["DDPMScheduler", "VARIANCE_TYPES"]
 
@@ -115,17 +110,9 @@ class DDPMScheduler(AlphaBarScheduler):
             dynamic_thresholding_ratio,
             sample_max_value,
         )
-        # The tables are built once, in float64, and only read afterwards (as improved-diffusion
-        # does): ᾱ is a product of T factors close to 1, and 1 − ᾱ_t near t = 0 or ᾱ_t near
-        # t = T (cosine: ~2.4e-9) lose most of their digits in float32. step() casts the few
-        # numbers it needs to the sample's dtype.
-        self.betas = make_betas(
+        self._build_tables(
             num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas, rescale_betas_zero_snr
         )
-        self.alphas = 1.0 - self.betas
-        self.alphas_cumprod = torch.cumprod(self.alphas, dim=0)
-        # Until set_timesteps is called, sample with every training timestep.
-        self.timesteps = torch.arange(num_train_timesteps - 1, -1, -1, dtype=torch.int64)
 
     def step(
         self,

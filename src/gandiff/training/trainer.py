@@ -28,8 +28,8 @@ from typing import Any
 
 import torch
 
-from ..pipelines.pipeline import evaluating
 from ..pipelines.sampling import balanced_labels
+from ..torch_utils import evaluating
 from .accelerator import make_accelerator
 from .batches import load_training_data, make_batches, num_classes_for
 from .checkpoints import find_checkpoint, load_checkpoint, save_checkpoint
