@@ -1,7 +1,18 @@
-"""Settings shared by the whole test suite."""
+"""Settings and small models shared by the whole test suite."""
 
 import pytest
 import torch
+
+# The toy U-Net of the fast tests (STYLE: block_out_channels=(8, 16) at 8x8 tests the wiring in
+# milliseconds): two levels, attention at 4x4 and in the middle, groups of 4 channels.
+TINY_UNET_CONFIG = dict(
+    sample_size=8,
+    block_out_channels=(8, 16),
+    norm_num_groups=4,
+    layers_per_block=1,
+    down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+    up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -13,3 +24,22 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def tiny_unet_config() -> dict:
+    """`TINY_UNET_CONFIG`, a copy the test may change."""
+    return dict(TINY_UNET_CONFIG)
+
+
+@pytest.fixture
+def tiny_unet():
+    """Make the toy U-Net: ``tiny_unet(num_class_embeds=3)``; the keyword arguments override
+    `TINY_UNET_CONFIG`. Weights from seed 0, in eval mode."""
+    from gandiff.models.unet_2d import UNet2DModel
+
+    def make(**overrides) -> UNet2DModel:
+        torch.manual_seed(0)
+        return UNet2DModel(**{**TINY_UNET_CONFIG, **overrides}).eval()
+
+    return make

@@ -1,4 +1,7 @@
-"""DCGAN generator and discriminator: reference layout, shapes, init, conditioning, saving."""
+"""DCGAN generator and discriminator: reference layout, shapes, init, conditioning, bad input.
+
+Saving, loading, strict loading and eval determinism are tested for every registered model in
+test_models_common.py."""
 
 import re
 
@@ -7,7 +10,6 @@ import torch
 from torch import nn
 
 from gandiff.models.dcgan import SUPPORTED_RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
-from gandiff.registry import lookup
 
 
 def num_parameters(model: nn.Module) -> int:
@@ -90,11 +92,6 @@ def test_config_records_the_constructor_arguments():
     assert generator.sample_shape == (3, 32, 32)
     discriminator = DCGANDiscriminator(resolution=32, base_channels=8, output="critic", batch_norm=False)
     assert discriminator.config.output == "critic" and discriminator.config.batch_norm is False
-
-
-def test_registered_as_models():
-    assert lookup("model", "DCGANGenerator") is DCGANGenerator
-    assert lookup("model", "DCGANDiscriminator") is DCGANDiscriminator
 
 
 # --- initialization (Radford et al. 2016, Sec. 4: N(0, 0.02); BN scale N(1, 0.02)) --------
@@ -183,38 +180,6 @@ def test_spectral_norm_bounds_every_weight():
     # Without the option the same layers are far from 1 (N(0, 0.02) weights are small).
     plain = DCGANDiscriminator(resolution=32, base_channels=8)
     assert torch.linalg.matrix_norm(plain.head.weight.flatten(1), ord=2) < 0.5
-
-
-# --- save / load -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "model, inputs",
-    [
-        (DCGANGenerator(latent_dim=16, resolution=28, out_channels=1, base_channels=8), (torch.randn(4, 16),)),
-        (
-            DCGANGenerator(latent_dim=16, resolution=32, base_channels=8, num_classes=3),
-            (torch.randn(4, 16), torch.tensor([0, 1, 2, 1])),
-        ),
-        (DCGANDiscriminator(resolution=32, base_channels=8), (torch.randn(4, 3, 32, 32),)),
-        (
-            DCGANDiscriminator(
-                resolution=32, base_channels=8, num_classes=3, output="critic", spectral_norm=True, batch_norm=False
-            ),
-            (torch.randn(4, 3, 32, 32), torch.tensor([2, 1, 0, 1])),
-        ),
-    ],
-    ids=["generator-28", "generator-conditional", "discriminator", "critic-sn-conditional"],
-)
-def test_save_and_load_round_trip(tmp_path, model, inputs):
-    with torch.no_grad():
-        model.train()(*inputs)  # move batch-norm running statistics and spectral-norm vectors off their start
-    model.eval()
-    model.save_pretrained(tmp_path / "model")
-    loaded = type(model).from_pretrained(tmp_path / "model")
-    assert loaded.config == model.config
-    with torch.no_grad():
-        torch.testing.assert_close(loaded(*inputs), model(*inputs), rtol=0, atol=0)
 
 
 # --- bad input -------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""MLPs for 2-D data: generator, discriminator / critic, time-conditioned denoiser."""
+"""MLPs for 2-D data: generator, discriminator / critic, time-conditioned denoiser.
+
+Saving, loading, strict loading and eval determinism are tested for every registered model in
+test_models_common.py."""
 
 import math
 
@@ -8,7 +11,6 @@ from torch import nn
 
 from gandiff.models.embeddings import sinusoidal_embedding
 from gandiff.models.mlp import MLPDenoiser, MLPDiscriminator, MLPGenerator
-from gandiff.registry import lookup
 
 
 def test_default_shapes_for_2d_points():
@@ -19,11 +21,6 @@ def test_default_shapes_for_2d_points():
     assert points.shape == (5, 2)
     assert discriminator(points).shape == (5,)
     assert denoiser(points, 10).shape == (5, 2)
-
-
-def test_registered_as_models():
-    for cls in (MLPGenerator, MLPDiscriminator, MLPDenoiser):
-        assert lookup("model", cls.__name__) is cls
 
 
 def test_discriminator_has_no_normalization():
@@ -128,34 +125,6 @@ def test_spectral_norm_bounds_every_weight():
             discriminator(torch.randn(8, 2), torch.randint(0, 4, (8,)))
     for module in wrapped:
         assert torch.linalg.matrix_norm(module.weight.detach(), ord=2).item() == pytest.approx(1.0, abs=0.01)
-
-
-# --- save / load -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "model, inputs",
-    [
-        (MLPGenerator(), (torch.randn(4, 2),)),
-        (MLPGenerator(latent_dim=3, num_classes=8), (torch.randn(4, 3), torch.tensor([0, 7, 3, 3]))),
-        (
-            MLPDiscriminator(output="critic", spectral_norm=True, num_classes=8),
-            (torch.randn(4, 2), torch.tensor([1, 2, 3, 4])),
-        ),
-        (MLPDenoiser(), (torch.randn(4, 2), torch.tensor([0, 10, 500, 999]))),
-        (MLPDenoiser(num_classes=25, time_embedding_dim=16), (torch.randn(4, 2), 3, torch.tensor([0, 24, 5, 5]))),
-    ],
-    ids=["generator", "generator-conditional", "critic-sn-conditional", "denoiser", "denoiser-conditional"],
-)
-def test_save_and_load_round_trip(tmp_path, model, inputs):
-    with torch.no_grad():
-        model.train()(*inputs)  # moves spectral-norm vectors off their start
-    model.eval()
-    model.save_pretrained(tmp_path / "model")
-    loaded = type(model).from_pretrained(tmp_path / "model")
-    assert loaded.config == model.config
-    with torch.no_grad():
-        torch.testing.assert_close(loaded(*inputs), model(*inputs), rtol=0, atol=0)
 
 
 # --- bad input -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""UNet2DModel on its own: saving and loading, shapes, conditioning, and errors that teach."""
+"""UNet2DModel on its own: shapes, diffusers names and defaults, conditioning, and errors that teach."""
 
 from __future__ import annotations
 
@@ -6,24 +6,12 @@ import json
 
 import pytest
 import torch
+from conftest import TINY_UNET_CONFIG
 
 from gandiff.models.unet_2d import UNet2DModel
-from gandiff.registry import lookup
 
-# A toy U-Net (DESIGN: fast tests on toy sizes): attention at 4x4 and in the middle.
-TOY = dict(
-    sample_size=8,
-    block_out_channels=(8, 16),
-    norm_num_groups=4,
-    layers_per_block=1,
-    down_block_types=("DownBlock2D", "AttnDownBlock2D"),
-    up_block_types=("AttnUpBlock2D", "UpBlock2D"),
-)
-
-
-def toy(**overrides) -> UNet2DModel:
-    torch.manual_seed(0)
-    return UNet2DModel(**{**TOY, **overrides}).eval()
+# Saving, loading, strict loading and eval determinism are tested for every registered model in
+# test_models_common.py; this file holds what is the U-Net's own.
 
 
 def noisy_batch(batch: int = 2, shape=(3, 8, 8)):
@@ -31,28 +19,24 @@ def noisy_batch(batch: int = 2, shape=(3, 8, 8)):
     return torch.randn(batch, *shape, generator=generator), torch.tensor([3, 700])[:batch]
 
 
-def test_registered_under_its_name():
-    assert lookup("model", "UNet2DModel") is UNet2DModel
-
-
-def test_output_is_a_tensor_shaped_like_the_input():
+def test_output_is_a_tensor_shaped_like_the_input(tiny_unet):
     sample, timesteps = noisy_batch()
-    out = toy()(sample, timesteps)
+    out = tiny_unet()(sample, timesteps)
     assert isinstance(out, torch.Tensor)
     assert out.shape == sample.shape
     assert out.is_contiguous()
 
 
-def test_learned_variance_doubles_the_output_channels():
+def test_learned_variance_doubles_the_output_channels(tiny_unet):
     sample, timesteps = noisy_batch()
-    assert toy(out_channels=6)(sample, timesteps).shape == (2, 6, 8, 8)
+    assert tiny_unet(out_channels=6)(sample, timesteps).shape == (2, 6, 8, 8)
 
 
-def test_sample_shape_comes_from_the_config():
-    assert toy().sample_shape == (3, 8, 8)
-    assert toy(sample_size=(8, 16), in_channels=1).sample_shape == (1, 8, 16)
+def test_sample_shape_comes_from_the_config(tiny_unet):
+    assert tiny_unet().sample_shape == (3, 8, 8)
+    assert tiny_unet(sample_size=(8, 16), in_channels=1).sample_shape == (1, 8, 16)
     with pytest.raises(ValueError, match="sample_size"):
-        toy(sample_size=None).sample_shape
+        tiny_unet(sample_size=None).sample_shape
 
 
 def test_defaults_are_diffusers_defaults():
@@ -64,23 +48,8 @@ def test_defaults_are_diffusers_defaults():
     assert config.downsample_padding == 1 and config.norm_num_groups == 32
 
 
-def test_save_and_load_round_trip(tmp_path):
-    model = toy(num_class_embeds=3, dropout=0.1)
-    model.save_pretrained(tmp_path)
-    loaded = UNet2DModel.from_pretrained(tmp_path)
-    assert loaded.config == model.config
-    assert json.loads((tmp_path / "config.json").read_text())["_class_name"] == "UNet2DModel"
-    state, loaded_state = model.state_dict(), loaded.state_dict()
-    assert state.keys() == loaded_state.keys()
-    assert all(torch.equal(state[k], loaded_state[k]) for k in state)
-    sample, timesteps = noisy_batch()
-    labels = torch.tensor([0, 2])
-    with torch.no_grad():
-        assert torch.equal(model(sample, timesteps, labels), loaded(sample, timesteps, labels))
-
-
-def test_state_dict_uses_diffusers_names():
-    names = set(toy(num_class_embeds=3).state_dict())
+def test_state_dict_uses_diffusers_names(tiny_unet):
+    names = set(tiny_unet(num_class_embeds=3).state_dict())
     for expected in [
         "conv_in.weight",
         "time_embedding.linear_1.weight",
@@ -120,21 +89,21 @@ def test_old_attention_names_are_converted():
 
 
 @pytest.mark.parametrize("timestep", [5, torch.tensor(5), torch.tensor([5]), torch.tensor([5, 5])])
-def test_one_timestep_is_broadcast_to_the_batch(timestep):
-    model = toy()
+def test_one_timestep_is_broadcast_to_the_batch(timestep, tiny_unet):
+    model = tiny_unet()
     sample, _ = noisy_batch()
     with torch.no_grad():
         assert torch.allclose(model(sample, timestep), model(sample, torch.tensor([5, 5])))
 
 
-def test_timestep_count_must_match_the_batch():
+def test_timestep_count_must_match_the_batch(tiny_unet):
     sample, _ = noisy_batch()
     with pytest.raises(ValueError, match="timestep"):
-        toy()(sample, torch.tensor([1, 2, 3]))
+        tiny_unet()(sample, torch.tensor([1, 2, 3]))
 
 
-def test_class_labels_change_the_output():
-    model = toy(num_class_embeds=4)
+def test_class_labels_change_the_output(tiny_unet):
+    model = tiny_unet(num_class_embeds=4)
     sample, timesteps = noisy_batch()
     with torch.no_grad():
         a = model(sample, timesteps, torch.tensor([0, 1]))
@@ -148,27 +117,27 @@ def test_class_labels_change_the_output():
      (torch.tensor([0.0, 1.0]), "integers")],
     ids=["missing", "too large", "negative", "float"],
 )  # fmt: skip
-def test_bad_class_labels(labels, message):
+def test_bad_class_labels(labels, message, tiny_unet):
     sample, timesteps = noisy_batch()
     with pytest.raises(ValueError, match=message):
-        toy(num_class_embeds=4)(sample, timesteps, labels)
+        tiny_unet(num_class_embeds=4)(sample, timesteps, labels)
 
 
-def test_class_labels_for_an_unconditional_model():
+def test_class_labels_for_an_unconditional_model(tiny_unet):
     sample, timesteps = noisy_batch()
     with pytest.raises(ValueError, match="unconditional"):
-        toy()(sample, timesteps, torch.tensor([0, 1]))
+        tiny_unet()(sample, timesteps, torch.tensor([0, 1]))
 
 
 @pytest.mark.parametrize("shape, message", [((1, 8, 8), "sample must be"), ((3, 7, 8), "multiples of 2")])
-def test_bad_sample_shape(shape, message):
+def test_bad_sample_shape(shape, message, tiny_unet):
     sample, timesteps = noisy_batch(shape=shape)
     with pytest.raises(ValueError, match=message):
-        toy()(sample, timesteps)
+        tiny_unet()(sample, timesteps)
 
 
-def test_dropout_acts_in_training_only():
-    model = toy(dropout=0.5)
+def test_dropout_acts_in_training_only(tiny_unet):
+    model = tiny_unet(dropout=0.5)
     sample, timesteps = noisy_batch()
     with torch.no_grad():
         assert torch.equal(model(sample, timesteps), model(sample, timesteps))
@@ -207,54 +176,20 @@ def test_dropout_acts_in_training_only():
 )
 def test_invalid_config_raises_naming_the_setting(overrides, message):
     with pytest.raises(ValueError, match=message):
-        UNet2DModel(**{**TOY, **overrides})
+        UNet2DModel(**{**TINY_UNET_CONFIG, **overrides})
 
 
 def test_from_config_keeps_but_does_not_pass_foreign_keys():
-    model = UNet2DModel.from_config({**TOY, "some_future_key": 1})
+    model = UNet2DModel.from_config({**TINY_UNET_CONFIG, "some_future_key": 1})
     assert model.config.some_future_key == 1
-
-
-def _save_toy(folder):
-    toy().save_pretrained(folder)
-    return folder / "model.safetensors"
-
-
-def test_truncated_weights_file(tmp_path):
-    weights = _save_toy(tmp_path)
-    weights.write_bytes(weights.read_bytes()[:1000])
-    with pytest.raises(ValueError, match="truncated"):
-        UNet2DModel.from_pretrained(tmp_path)
-
-
-def test_missing_weight(tmp_path):
-    from safetensors.torch import load_file, save_file
-
-    weights = _save_toy(tmp_path)
-    state = load_file(str(weights))
-    del state["mid_block.attentions.0.to_k.weight"]
-    save_file(state, str(weights))
-    with pytest.raises(ValueError, match=r"missing mid_block\.attentions\.0\.to_k\.weight"):
-        UNet2DModel.from_pretrained(tmp_path)
-
-
-def test_wrong_weight_shape(tmp_path):
-    from safetensors.torch import load_file, save_file
-
-    weights = _save_toy(tmp_path)
-    state = load_file(str(weights))
-    state["conv_out.weight"] = torch.zeros(3, 8, 1, 1)
-    save_file(state, str(weights))
-    with pytest.raises(ValueError, match=r"shape of conv_out\.weight: file \(3, 8, 1, 1\), model \(3, 8, 3, 3\)"):
-        UNet2DModel.from_pretrained(tmp_path)
 
 
 @pytest.mark.parametrize(
     "key, value, message",
     [("layers_per_block", "two", "layers_per_block"), ("time_embedding_type", "learned", "time_embedding_type")],
 )
-def test_bad_config_file(tmp_path, key, value, message):
-    _save_toy(tmp_path)
+def test_bad_config_file(tmp_path, key, value, message, tiny_unet):
+    tiny_unet().save_pretrained(tmp_path)
     path = tmp_path / "config.json"
     config = json.loads(path.read_text())
     config[key] = value
