@@ -46,8 +46,8 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, min_tile: int = 48
     rows = math.ceil(count / nrow)
     scale = max(1, math.ceil(min_tile / max(height, width)))
     tile_h, tile_w = height * scale, width * scale
-    mode = "L" if channels == 1 else "RGB"
-    grid = Image.new(mode, (nrow * (tile_w + padding) + padding, rows * (tile_h + padding) + padding), 255)
+    mode, white = ("L", 255) if channels == 1 else ("RGB", _BACKGROUND)  # a bare 255 is red in RGB
+    grid = Image.new(mode, (nrow * (tile_w + padding) + padding, rows * (tile_h + padding) + padding), white)
     pixels = (images * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()  # (B, H, W, C)
     for i, array in enumerate(pixels):
         tile = Image.fromarray(array[..., 0] if channels == 1 else array, mode=mode)
