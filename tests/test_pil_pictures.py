@@ -55,3 +55,21 @@ def test_loss_curve_has_one_panel_per_group():
     records = [{"step": s, "d_loss": 1.0 / s, "g_loss": 0.5} for s in range(1, 20)]
     picture = loss_curve(records, [["d_loss", "g_loss"], ["d_real"]], width=400)
     assert picture.size == (400, 600)
+
+
+def test_gandiff_sample_of_points_claims_no_data_it_does_not_draw(tmp_path, monkeypatch):
+    """Regression: `gandiff sample` of a 2-D pipeline said "grey: data" and drew none."""
+    from gandiff import GANPipeline, MLPGenerator, cli
+
+    torch.manual_seed(0)
+    GANPipeline(generator=MLPGenerator(hidden_dim=8, num_layers=1)).save_pretrained(tmp_path / "gan")
+    drawn = _texts(monkeypatch)
+    assert cli.main(["sample", str(tmp_path / "gan"), "--num-samples", "50", "--out", str(tmp_path / "s.png")]) == 0
+    assert len(drawn) == 1 and "red: 50 samples" in drawn[0] and "data" not in drawn[0]
+
+
+def test_scatter_plot_without_data_is_framed_by_the_samples(monkeypatch):
+    drawn = _texts(monkeypatch)
+    picture = scatter_plot(torch.tensor([[0.0, 0.0], [1.0, 2.0], [-3.0, 1.0]]), size=100)
+    assert (214, 39, 40) in {colour for _, colour in picture.getcolors(100 * 100)}
+    assert drawn == ["red: 3 samples (0 outside)"]  # every sample inside the frame; no data named

@@ -367,7 +367,7 @@ def _sample(args: argparse.Namespace) -> None:
     if hasattr(out, "images"):
         picture = image_grid(out.images)
     else:
-        picture = scatter_plot(out.points, out.points, title=f"{args.num_samples} samples")
+        picture = scatter_plot(out.points)  # no data to show: a pipeline does not know its data set
     picture.save(args.out)
     print(f"wrote {args.out}")
 

@@ -57,20 +57,25 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, min_tile: int = 48
     return grid
 
 
-def scatter_plot(samples: torch.Tensor, data: torch.Tensor, size: int = 480, title: str = "") -> Image.Image:
+def scatter_plot(
+    samples: torch.Tensor, data: torch.Tensor | None = None, size: int = 480, title: str = ""
+) -> Image.Image:
     """2-D `samples` (N, 2) in red over `data` (M, 2) in grey, framed by the data's extent.
 
     Args:
         samples: (N, 2) generated points.
-        data: (M, 2) data points; they set the frame.
+        data: (M, 2) data points; they set the frame. Without them the samples set it, and
+            the legend names none.
         size: the picture's side, in pixels.
         title: text shown at the top left.
 
     Returns:
         A square RGB PIL image.
     """
-    samples, data = samples.detach().float().cpu(), data.detach().float().cpu()
-    low, high = data.min(dim=0).values, data.max(dim=0).values
+    samples = samples.detach().float().cpu()
+    data = None if data is None else data.detach().float().cpu()
+    frame = samples if data is None else data
+    low, high = frame.min(dim=0).values, frame.max(dim=0).values
     centre, half = (low + high) / 2, float((high - low).max()) * 0.6 + 1e-6  # a square frame, 20% margin
     image = Image.new("RGB", (size, size), _BACKGROUND)
     draw = ImageDraw.Draw(image)
@@ -80,13 +85,16 @@ def scatter_plot(samples: torch.Tensor, data: torch.Tensor, size: int = 480, tit
         xs, ys = (xy[:, 0] + 1) * size / 2, (1 - xy[:, 1]) * size / 2  # y grows upwards
         return [(x, y) for x, y in zip(xs.tolist(), ys.tolist(), strict=True) if 0 <= x < size and 0 <= y < size]
 
-    for x, y in to_pixels(data):
+    for x, y in to_pixels(data) if data is not None else []:
         draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=(190, 190, 190))
     for x, y in to_pixels(samples):
         draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=(214, 39, 40))
     outside = len(samples) - len(to_pixels(samples))
-    font = ImageFont.load_default()
-    draw.text((6, 4), f"{title}  red: {len(samples)} samples ({outside} outside)  grey: data", fill=_AXES, font=font)
+    legend = [title] if title else []
+    legend.append(f"red: {len(samples)} samples ({outside} outside)")
+    if data is not None:
+        legend.append("grey: data")
+    draw.text((6, 4), "  ".join(legend), fill=_AXES, font=ImageFont.load_default())
     return image
 
 
