@@ -84,7 +84,8 @@ class Fault:
     Args:
         kind: ``"corrupt"`` (file content with one byte changed, same length), ``"stall"``
             (wait `seconds`, then answer), ``"drop"`` (close the connection without an answer),
-            or ``"status"`` (answer `status` with the Hub's `code` in ``X-Error-Code``).
+            or ``"status"`` (answer `status` with the Hub's `code` in ``X-Error-Code`` and
+            `message` in ``X-Error-Message``).
         match: a repo file path (its /resolve/ requests, and the CDN requests of its content)
             or a substring of the URL path (``"/api/models/"``).
         method: only requests of this method (``"HEAD"``, ``"GET"``); all by default.
@@ -97,6 +98,7 @@ class Fault:
     seconds: float = 0.0
     status: int = 0
     code: str | None = None
+    message: str | None = None
     times: int | None = None
     hits: int = 0
 
@@ -329,7 +331,8 @@ def _make_handler(hub: HubServer) -> type[BaseHTTPRequestHandler]:
                 if not hub.stopping.is_set():
                     return False  # then answer normally, late
             elif fault.kind == "status":
-                self._send_json(fault.status, {"error": f"injected HTTP {fault.status}"}, {"X-Error-Code": fault.code})
+                headers = {"X-Error-Code": fault.code, "X-Error-Message": fault.message}
+                self._send_json(fault.status, {"error": fault.message or f"HTTP {fault.status}"}, headers)
                 return True
             elif fault.kind == "corrupt":
                 return False  # applied to the content in _send_file

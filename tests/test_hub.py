@@ -29,7 +29,15 @@ from gandiff import (
     Pipeline,
     UNet2DModel,
 )
-from gandiff.hub import HubChecksumError, is_repo_id
+from gandiff.hub import (
+    HubAccessError,
+    HubChecksumError,
+    HubConnectionError,
+    HubError,
+    HubNotFoundError,
+    HubTimeoutError,
+    is_repo_id,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from hub_server import HubServer  # noqa: E402
@@ -511,6 +519,123 @@ def test_cached_pickle_is_not_read_without_allow_pickle(hub, tmp_path, monkeypat
     for local_files_only in (False, True):
         with pytest.raises(ValueError, match="pickled weights.*allow_pickle=True"):
             UNet2DModel.from_pretrained("user/pickle-only", local_files_only=local_files_only)
+
+
+# -- faults: timeouts and errors -------------------------------------------------------------
+
+
+@pytest.fixture
+def short_timeouts(monkeypatch):
+    """1 s timeouts, set as a user sets them, and where huggingface_hub keeps them (it reads them at import)."""
+    from huggingface_hub import constants
+
+    for name in ("HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT"):
+        monkeypatch.setenv(name, "1")
+        monkeypatch.setattr(constants, name, 1)
+    # huggingface_hub waits a second between the retries of a transfer; the fault stays, so waiting is moot.
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+
+
+STALLS = {
+    "repo info": ("/api/models/", "GET", "HF_HUB_ETAG_TIMEOUT"),
+    "file metadata": ("unet/model.safetensors", "HEAD", "HF_HUB_ETAG_TIMEOUT"),
+    "file transfer": ("unet/model.safetensors", "GET", "HF_HUB_DOWNLOAD_TIMEOUT"),
+}
+
+
+@pytest.mark.parametrize("stalled", STALLS)
+def test_a_stalled_hub_times_out_naming_the_request(hub, short_timeouts, stalled):
+    tiny_ddpm_pipeline().push_to_hub("user/ddpm")
+    match, method, variable = STALLS[stalled]
+    stall = hub.inject("stall", match, method=method, seconds=8)  # the server's wait ends when the test does
+    start = time.monotonic()
+    with pytest.raises(HubTimeoutError) as err:
+        Pipeline.from_pretrained("user/ddpm")
+    # Before: the repo info waited as long as the server did (no timeout at all), a stalled HEAD
+    # was retried with a fixed 60 s timeout, a stalled transfer ended in a ConnectionError that
+    # named no request.
+    assert time.monotonic() - start < 8
+    assert stall.hits >= 1
+    message = str(err.value)
+    assert isinstance(err.value, TimeoutError) and "\n" not in message
+    assert (
+        f"{method} {hub.endpoint if match.startswith('/') or not hub.lfs or method == 'HEAD' else hub.cdn}" in message
+    )
+    assert (match.strip("/") if match.startswith("/") else match) in message
+    assert f"{variable}=60" in message and "'user/ddpm'" in message
+
+
+@regular_only
+def test_a_stalled_hub_serves_the_cached_copy(hub, short_timeouts, caplog):
+    pipe = tiny_ddpm_pipeline()
+    pipe.push_to_hub("user/ddpm")
+    Pipeline.from_pretrained("user/ddpm")
+    hub.inject("stall", "/api/models/", seconds=8)
+    start = time.monotonic()
+    assert_same_weights(Pipeline.from_pretrained("user/ddpm").unet, pipe.unet)
+    assert time.monotonic() - start < 8  # before: it waited for the server
+    assert "loading the cached copy" in caplog.text
+
+
+HTTP_ERRORS = {
+    "gated": (
+        dict(match="unet/model.safetensors", status=403, code="GatedRepo"),
+        HubAccessError,
+        ["'user/ddpm' is gated", "accept its conditions", "hf auth login", "HF_TOKEN"],
+    ),
+    "invalid token": (
+        dict(match="/", status=401, message="Invalid credentials in Authorization header"),
+        HubAccessError,
+        ["refused access", "'user/ddpm'", "HTTP 401", "hf auth login", "HF_TOKEN"],
+    ),
+    "forbidden": (
+        dict(match="unet/model.safetensors", status=403),
+        HubAccessError,
+        ["refused access", "'unet/model.safetensors'", "HTTP 403", "HF_TOKEN"],
+    ),
+    "not a Hub": (
+        dict(match="/api/models/", status=404),
+        HubNotFoundError,
+        ["HTTP 404", "/api/models/user/ddpm", "HF_ENDPOINT"],
+    ),
+    "server error": (
+        dict(match="unet/model.safetensors", status=500),
+        HubConnectionError,
+        ["HTTP 500", "'unet/model.safetensors'", "Retry later"],
+    ),
+    "dropped connection": (
+        dict(match="unet/model.safetensors", kind="drop"),
+        HubConnectionError,
+        ["'user/ddpm' (unet/model.safetensors)", "RemoteProtocolError", "retry", "HF_HUB_OFFLINE=1"],
+    ),
+}
+
+
+@regular_only
+@pytest.mark.parametrize("error", HTTP_ERRORS)
+def test_hub_errors_are_one_line_naming_the_fix(hub, short_timeouts, error):
+    tiny_ddpm_pipeline().push_to_hub("user/ddpm")
+    options, expected, parts = HTTP_ERRORS[error]
+    hub.inject(options.pop("kind", "status"), **options)
+    with pytest.raises(HubError) as err:
+        Pipeline.from_pretrained("user/ddpm")
+    assert type(err.value) is expected
+    message = str(err.value)
+    assert "\n" not in message
+    for part in parts:
+        assert part in message
+
+
+@regular_only
+def test_an_unreachable_hub(hub):
+    tiny_ddpm_pipeline().push_to_hub("user/ddpm")
+    hub.stop()
+    with pytest.raises(HubConnectionError) as err:
+        Pipeline.from_pretrained("user/ddpm")
+    message = str(err.value)
+    assert "\n" not in message and isinstance(err.value, ConnectionError)
+    for part in ("'user/ddpm'", hub.endpoint, "ConnectError", "HF_ENDPOINT", "HF_HUB_OFFLINE=1"):
+        assert part in message
 
 
 # -- the real Hub (opt-in) ----------------------------------------------------------------------

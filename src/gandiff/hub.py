@@ -473,9 +473,9 @@ class _HubRequest:
             if ref.is_file() and ref.read_text(encoding="utf-8") == self.commit:
                 return
             ref.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", dir=ref.parent, prefix=f".{ref.name}.", delete=False) as tmp:
-                tmp.write(self.commit)
-            os.replace(tmp.name, ref)  # atomic: a reader never sees half a commit hash
+            tmp = ref.with_name(f".{ref.name}.{os.getpid()}.tmp")
+            tmp.write_text(self.commit, encoding="utf-8")
+            os.replace(tmp, ref)  # atomic: a reader never sees half a commit hash
         except OSError as err:  # a read-only cache still downloads; only offline use needs the ref
             logger.warning("could not record %s of %s in the cache: %s", self._revision, self.repo_id, err)
 
@@ -579,8 +579,9 @@ class _HubRequest:
             if _is_network_error(cause):
                 return HubConnectionError(
                     f"downloading {repo}{f' ({path})' if path else ''} from {hub} failed ({type(cause).__name__}: "
-                    f"{cause}). Check your connection (and HF_ENDPOINT) and retry; incomplete downloads are "
-                    "discarded, never kept in the cache. To use cached files only, set HF_HUB_OFFLINE=1"
+                    f"{' '.join(str(cause).split())}). Check your connection (and HF_ENDPOINT) and retry; incomplete "
+                    "downloads are discarded, never kept in the cache. Files downloaded before load without a "
+                    "connection: HF_HUB_OFFLINE=1 or local_files_only=True"
                 )
         if isinstance(err, (LocalEntryNotFoundError, OfflineModeIsEnabled)):
             if self.offline_reason:
