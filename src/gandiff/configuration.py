@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import registry
 from ._version import __version__
 from .hub import HubOptions, PushToHubMixin, check_hub_options, resolve_file
-from .saving import write_text_atomic
+from .saving import recover_interrupted_save, write_text_atomic
 from .validation import check_choice, check_positive  # noqa: F401  plugins written for 0.1 import them here
 
 if TYPE_CHECKING:
@@ -275,6 +275,7 @@ class ConfigMixin(PushToHubMixin):
             **hub_options: for a Hub repo, the Hub keyword arguments: `gandiff.hub.HubOptions`.
         """
         options = check_hub_options(hub_options, f"{cls.__name__}.from_pretrained")
+        recover_interrupted_save(os.path.join(pretrained_path, subfolder) if subfolder else pretrained_path)
         return cls.from_config(cls.load_config(pretrained_path, subfolder=subfolder, **options))
 
 

@@ -20,7 +20,14 @@ import torch
 from ..configuration import ConfigMixin
 from ..hub import HubOptions, check_hub_options, resolve_path
 from ..registry import resolve_library_class
-from ..saving import PICKLE_WEIGHTS_NAMES, SAFETENSORS_WEIGHTS_NAMES, WEIGHTS_NAME, atomic_directory
+from ..saving import (
+    PICKLE_WEIGHTS_NAMES,
+    SAFETENSORS_WEIGHTS_NAMES,
+    WEIGHTS_NAME,
+    atomic_directory,
+    recover_interrupted_save,
+    use_umask_permissions,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11
@@ -37,8 +44,11 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
         """Write ``config.json`` and ``model.safetensors`` into `save_directory`, atomically.
 
+        Only these two files are replaced (and another weights file of an earlier save, such as
+        ``diffusion_pytorch_model.bin``, removed); anything else in the folder stays.
+
         Args:
-            save_directory: the model's folder; an existing one must be empty or a previous save.
+            save_directory: the model's folder; created when missing.
         """
         from safetensors.torch import save_file
 
@@ -48,6 +58,7 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
             # tensors that share storage (tied weights).
             state = {k: v.detach().contiguous().clone() for k, v in self.state_dict().items()}
             save_file(state, str(staging / WEIGHTS_NAME), metadata={"format": "pt"})
+            use_umask_permissions(staging / WEIGHTS_NAME)
 
     @classmethod
     def from_pretrained(
@@ -79,6 +90,7 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
                 or of the wrong shape (every such key is named).
         """
         options = check_hub_options(hub_options, f"{cls.__name__}.from_pretrained")
+        recover_interrupted_save(os.path.join(pretrained_path, subfolder) if subfolder else pretrained_path)
         folder = resolve_path(pretrained_path, subfolder, allow_pickle=allow_pickle, **options)
         config = cls.load_config(folder)
         saved_class = config.get("_class_name")

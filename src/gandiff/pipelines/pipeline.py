@@ -27,7 +27,7 @@ from .._version import __version__
 from ..configuration import load_config_file
 from ..hub import PushToHubMixin, pop_hub_options, resolve_path
 from ..registry import lookup, resolve_library_class
-from ..saving import atomic_directory, write_text_atomic
+from ..saving import MODEL_INDEX_NAME, atomic_directory, recover_interrupted_save, write_text_atomic
 from ..torch_utils import evaluating, randn_tensor
 
 __all__ = [
@@ -39,8 +39,6 @@ __all__ = [
     "randn_tensor",
     "MODEL_INDEX_NAME",
 ]
-
-MODEL_INDEX_NAME = "model_index.json"
 
 
 @dataclass
@@ -171,8 +169,12 @@ class Pipeline(PushToHubMixin):
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
         """Write ``model_index.json`` and one folder per component, atomically.
 
+        Only the files of the save are replaced; anything else in the folder stays (notes,
+        ``evaluation.json``). A component folder of an earlier save that this pipeline lacks is
+        removed only when it holds nothing but config and weights files.
+
         Args:
-            save_directory: the pipeline folder; an existing one must be empty or a previous save.
+            save_directory: the pipeline folder; created when missing.
 
         Raises:
             ValueError: when a component's class is not registered (it could not be loaded back).
@@ -234,6 +236,7 @@ class Pipeline(PushToHubMixin):
             ValueError: when the saved pipeline is not a `cls`, or a component is unknown or
                 not registered.
         """
+        recover_interrupted_save(pretrained_path)
         folder = resolve_path(pretrained_path, allow_pickle=allow_pickle, **pop_hub_options(components))
         index = load_config_file(folder / MODEL_INDEX_NAME) if (folder / MODEL_INDEX_NAME).is_file() else None
         if index is None:
