@@ -40,6 +40,7 @@ from gandiff.hub import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
+import hub_server  # noqa: E402
 from hub_server import HubServer  # noqa: E402
 
 # huggingface_hub's LFS upload passes a file as `data=`, which httpx2 deprecates.
@@ -389,6 +390,35 @@ def test_test_hub_reports_unknown_routes():
             urlopen(f"{server.endpoint}/api/models/user/repo/refs")
         assert err.value.code == 400
         assert server.unknown_requests == ["GET /api/models/user/repo/refs"]
+    finally:
+        server.stop()
+
+
+def test_test_hub_faults_and_lifetime():
+    from urllib.error import HTTPError
+    from urllib.request import Request, urlopen
+
+    server = HubServer(lifetime=3).start()
+    try:
+        server.repos["user/repo"] = repo = hub_server.Repo("user/repo", private=False)
+        server.add_commit(repo, "main", "add", {"a.bin": hub_server.StoredFile(bytes(range(200)), lfs=False)})
+        url = f"{server.endpoint}/user/repo/resolve/main/a.bin"
+        server.inject("corrupt", "a.bin", times=1)
+        corrupt = urlopen(url).read()
+        assert len(corrupt) == 200 and corrupt != bytes(range(200))  # same length, other content
+        assert urlopen(url).read() == bytes(range(200))  # times=1: then the file again
+        server.inject("status", "/api/", status=403, code="GatedRepo")
+        with pytest.raises(HTTPError) as err:
+            urlopen(f"{server.endpoint}/api/models/user/repo")
+        assert err.value.code == 403 and err.value.headers["X-Error-Code"] == "GatedRepo"
+        server.inject("drop", "a.bin", method="HEAD")
+        with pytest.raises(OSError):  # the connection closes without an answer
+            urlopen(Request(url, method="HEAD"), timeout=2)
+        server.inject("stall", "a.bin", seconds=60)
+        start = time.monotonic()
+        with pytest.raises(OSError):  # still stalled when the server stops itself
+            urlopen(url, timeout=10)
+        assert time.monotonic() - start < 5 and not server.running
     finally:
         server.stop()
 
