@@ -157,7 +157,7 @@ def test_user_errors_are_one_line(runs, capsys, tmp_path):
     ]
     for argv, message in cases:
         code, _, err = _run(argv, capsys)
-        assert code == 1 and message in err and err.startswith("gandiff: error:"), err
+        assert code == 2 and message in err and err.startswith("gandiff: error:"), err
         assert err.count("\n") == 1, err  # one line, no traceback
 
 
@@ -188,6 +188,6 @@ def test_missing_inception_weights_are_one_line(runs, capsys, monkeypatch, tmp_p
         capsys,
     )
     last_line = err.rstrip("\n").split("\n")[-1]  # after the sampling's progress bar
-    assert code == 1 and "Traceback" not in err and last_line.startswith("gandiff: error:"), err
+    assert code == 2 and "Traceback" not in err and last_line.startswith("gandiff: error:"), err
     assert "Inception-v3 weights for FID could not be downloaded" in last_line and url in last_line
     assert not (tmp_path / "fid.json").exists()

@@ -89,7 +89,7 @@ def test_schedules_and_forward_processes(tmp_path, capsys):
     )
     assert_png(tmp_path / "digits.png", (690, 570))  # 3 timesteps, one row per image
     code, err = _plot(["forward", "--timesteps", "0", "1000", "--out", tmp_path / "late.png"], capsys)
-    assert code == 1 and "t runs from 0 to 999" in err and not (tmp_path / "late.png").exists()
+    assert code == 2 and "t runs from 0 to 999" in err and not (tmp_path / "late.png").exists()
 
 
 def test_reverse_process_of_a_saved_ddpm(runs, tmp_path, capsys):
@@ -116,16 +116,16 @@ def test_reverse_process_of_a_saved_ddpm(runs, tmp_path, capsys):
     )
     assert_png(out, (960, 560))  # 3 frames + the samples
     code, err = _plot(["reverse", runs["gan"], "--out", tmp_path / "gan.png"], capsys)
-    assert code == 1 and "diffusion pipelines" in err and not (tmp_path / "gan.png").exists()
+    assert code == 2 and "diffusion pipelines" in err and not (tmp_path / "gan.png").exists()
 
 
 def test_gan_curves_of_a_gan_run_only(runs, tmp_path, capsys):
     assert _plot(["gan-curves", runs["gan"], "--out", tmp_path / "curves.png"], capsys)[0] == 0
     assert_png(tmp_path / "curves.png", (1500, 440))  # losses, D outputs, gradient norms
     code, err = _plot(["gan-curves", runs["ddpm"], "--out", tmp_path / "ddpm.png"], capsys)
-    assert code == 1 and "not a GAN run" in err and not (tmp_path / "ddpm.png").exists()
+    assert code == 2 and "not a GAN run" in err and not (tmp_path / "ddpm.png").exists()
     code, err = _plot(["gan-curves", tmp_path / "nowhere", "--out", tmp_path / "x.png"], capsys)
-    assert code == 1 and "no run folder" in err
+    assert code == 2 and "no run folder" in err
 
 
 def test_scatter_one_panel_per_checkpoint(runs, tmp_path, capsys):
@@ -167,22 +167,22 @@ def test_checkpoint_weights_are_those_the_run_saved(runs):
 
 def test_scatter_names_the_wrong_kind_of_folder(runs, tmp_path, capsys):
     code, err = _plot(["scatter", tmp_path / "nowhere"], capsys)
-    assert code == 1 and "no run folder" in err
+    assert code == 2 and "no run folder" in err
     (tmp_path / "not_a_run").mkdir()
     code, err = _plot(["scatter", tmp_path / "not_a_run"], capsys)
-    assert code == 1 and "no training_config.json" in err
+    assert code == 2 and "no training_config.json" in err
     images = tmp_path / "images_run"
     images.mkdir()
     (images / "training_config.json").write_text(json.dumps({"_class_name": "GANTrainingConfig", "dataset": "digits"}))
     code, err = _plot(["scatter", images], capsys)
-    assert code == 1 and "not a 2-D point set" in err
+    assert code == 2 and "not a 2-D point set" in err
     unfinished = tmp_path / "unfinished"
     unfinished.mkdir()
     (unfinished / "training_config.json").write_text(
         json.dumps({"_class_name": "GANTrainingConfig", "dataset": "ring8"})
     )
     code, err = _plot(["scatter", unfinished], capsys)
-    assert code == 1 and "has no checkpoints" in err
+    assert code == 2 and "has no checkpoints" in err
 
 
 def test_missing_matplotlib_is_reported_before_any_work(runs, tmp_path, capsys, monkeypatch):
@@ -193,5 +193,5 @@ def test_missing_matplotlib_is_reported_before_any_work(runs, tmp_path, capsys, 
     monkeypatch.setattr(plot, "checkpoint_samples", lambda *args, **kwargs: pytest.fail("sampled before the check"))
     for argv in (["schedules"], ["scatter", runs["gan"]]):
         code, err = _plot([*argv, "--out", tmp_path / "x.png"], capsys)
-        assert code == 1 and 'pip install "gandiff[plot]"' in err and err.count("\n") == 1
+        assert code == 2 and 'pip install "gandiff[plot]"' in err and err.count("\n") == 1
     assert not (tmp_path / "x.png").exists()

@@ -18,113 +18,227 @@ Training runs on `accelerate`, so the same command runs across processes or GPUs
 processes train on the CPU and average gradients over gloo. ``torchrun --nproc_per_node 2 -m
 gandiff train ...`` works too. ``accelerate launch --cpu`` starts a single process.)
 
-Every flag maps to a field of `DiffusionTrainingConfig` / `GANTrainingConfig` (``--max-steps``
-is ``max_steps``); a flag left out keeps the config's default. ``python -m gandiff`` is the
-same command. Errors that are the user's to fix (a bad path, a wrong kind of run, a missing
-optional package) are reported as one line and exit status 1.
+Every ``train`` flag is a field of `DiffusionTrainingConfig` / `GANTrainingConfig` (``--max-steps``
+is ``max_steps``), built from the field's help and choices; a flag left out keeps the config's
+default, except ``--dataset``, which is required. ``python -m gandiff`` is the same command;
+``gandiff --version`` prints the version.
+
+Every command takes ``--threads N``, torch's CPU threads (default: ``OMP_NUM_THREADS`` when set,
+else 1; see `docs/reference/cli.md`). Errors that are the user's to fix (a bad flag, path or
+file, the Hub out of reach, a full disk, a missing optional package) are reported as one line
+on stderr with exit status 2; any other error is a bug and shows its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import errno
+import functools
 import json
+import math
+import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["build_parser", "main"]
 
-# Kept in step with the trainers' tuples (tests check); repeated here so that `gandiff --help`
-# answers without importing torch.
-_MODEL_SIZES = ("tiny", "small", "base")
-_MIXED_PRECISION = ("no", "bf16", "fp16")
-_LR_SCHEDULES = ("constant", "cosine")
-_REPORT_TO = ("tensorboard", "wandb")
-_BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "cosine", "sigmoid")
-_VARIANCE_TYPES = ("fixed_small", "fixed_large", "fixed_small_log", "fixed_large_log")
-_PREDICTION_TYPES = ("epsilon", "sample", "v_prediction")
-_GAN_LOSSES = ("minimax", "non_saturating", "wasserstein", "hinge", "least_squares")
-_REGULARIZERS = ("none", "clip", "gp", "r1")
-_OPTIMIZERS = ("adam", "rmsprop")
 _SCHEDULERS = {"ddpm": "DDPMScheduler", "ddim": "DDIMScheduler"}  # gandiff.metrics.evaluate.SCHEDULERS
 _PICTURES = ("schedules", "forward", "reverse", "gan-curves", "scatter")
 _EVALUATION_NAME = "evaluation.json"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
+# Upper bounds of sizes and counts: far above any run gandiff is meant for, low enough that a
+# slip of the keyboard (an extra zero, `1e8`) fails at once instead of filling the memory
+# (`plot schedules --num-train-timesteps 1e8` took 23.8 GB) or running for days.
+_MAX_STEPS = 10**9
+_MAX_TIMESTEPS = 100_000  # T; Ho et al. use 1,000, Nichol & Dhariwal 4,000
+_MAX_RESOLUTION = 1024
+_MAX_BATCH = 65_536
+_MAX_SAMPLES = 10_000  # drawn in one call by `sample` and `plot reverse`
+_MAX_POINTS = 10_000_000
+_MAX_SEED = 2**63 - 1
 
 
-def _count(text: str) -> int:
-    """A whole number >= 0."""
-    return 0 if text.strip() == "0" else _positive_int(text)
+def _whole_number(low: int, high: int):
+    """An argparse type: a whole number in [low, high]; ``1e5`` is read as 100000."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                number = math.nan
+            if not number.is_integer():
+                raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            value = int(number)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a number >= {low}, got {value}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"expected a number <= {high:,}, got {value:,}")
+        return value
+
+    parse.__name__ = "whole number"  # argparse names the type in some messages
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
-    return value
+def _number(low: float, high: float = math.inf, *, include_low: bool = False, include_high: bool = True):
+    """An argparse type: a finite number between `low` and `high` (each end open or closed)."""
+    low_sign, high_sign = (">=" if include_low else ">"), ("<=" if include_high else "<")
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+        if value < low or (value == low and not include_low):
+            raise argparse.ArgumentTypeError(f"expected a number {low_sign} {low:g}, got {text}")
+        if value > high or (value == high and not include_high):
+            raise argparse.ArgumentTypeError(f"expected a number {high_sign} {high:g}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
 
 
-def _float_or_none(text: str) -> float | str:
-    """A number, or ``none`` to switch the feature off (EMA, gradient clipping)."""
-    return "none" if text.lower() == "none" else _positive_float(text)
+def _or_none(parse):
+    """An argparse type: `parse`'s number, or ``none`` to switch the feature off (EMA, clipping)."""
+
+    def parse_or_none(text: str) -> float | str:
+        return "none" if text.lower() == "none" else parse(text)
+
+    parse_or_none.__name__ = parse.__name__
+    return parse_or_none
 
 
-def _add_training_flags(parser: argparse.ArgumentParser) -> None:
-    data = parser.add_argument_group("data")
-    data.add_argument(
-        "--dataset",
-        help="ring8, grid25, swissroll, moons, circle, line, digits, mnist5k, "
-        "an image folder, or hf:NAME (default: ring8)",
+_steps = _whole_number(1, _MAX_STEPS)  # steps, intervals
+_seed = _whole_number(0, _MAX_SEED)
+_timesteps = _whole_number(1, _MAX_TIMESTEPS)
+_positive = _number(0)  # loss weights, penalties: any finite number > 0
+
+
+def _default_threads() -> int:
+    """``OMP_NUM_THREADS`` when set (the user's or the job scheduler's choice), else 1.
+
+    Why 1: gandiff's networks are small, so a second CPU thread gains little even on an idle
+    machine, while under competing load torch's default (one thread per core) makes OpenMP
+    threads wait on each other at every operation: 50 DDIM steps took 45 s instead of 2.3 s.
+    """
+    text = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return int(text) if text.isdigit() and int(text) > 0 else 1
+
+
+def _add_common_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of every command."""
+    parser.add_argument(
+        "--threads",
+        type=_whole_number(1, 1024),
+        default=_default_threads(),
+        help="torch CPU threads (default: $OMP_NUM_THREADS if set, else 1; more threads pay off only for large "
+        "models on an otherwise idle machine)",
     )
-    data.add_argument("--resolution", type=_positive_int, help="resize images to this size (default: the data's)")
-    data.add_argument("--center-crop", action="store_true", default=None, help="crop images to a centred square")
-    data.add_argument("--random-flip", action="store_true", default=None, help="flip images left-right at random")
-    data.add_argument("--num-samples", type=_positive_int, help="points to draw from a 2-D set (or an image subset)")
-    data.add_argument("--class-conditional", action="store_true", default=None, help="condition on the labels")
-    data.add_argument("--num-workers", type=_count, help="DataLoader worker processes (default 0)")
 
-    optimization = parser.add_argument_group("model and optimization")
-    optimization.add_argument("--model-size", choices=_MODEL_SIZES, help="network size preset (default: small)")
-    optimization.add_argument("--batch-size", type=_positive_int, help="samples per process per step (default 64)")
-    optimization.add_argument("--max-steps", type=_positive_int, help="optimizer steps (default 1000)")
-    optimization.add_argument("--learning-rate", type=_positive_float, help="default: the method's paper's")
-    optimization.add_argument("--lr-warmup-steps", type=_count, help="linear learning-rate warm-up (default 0)")
-    optimization.add_argument(
-        "--lr-schedule",
-        choices=_LR_SCHEDULES,
-        help="after the warm-up: constant, or cosine decay to 0 at --max-steps (default: constant)",
-    )
-    optimization.add_argument("--gradient-accumulation-steps", type=_positive_int, help="micro-batches per step")
-    optimization.add_argument("--max-grad-norm", type=_float_or_none, help="gradient clipping, or 'none'")
-    optimization.add_argument("--mixed-precision", choices=_MIXED_PRECISION, help="bf16 works on CPUs (default: no)")
-    optimization.add_argument("--ema-decay", type=_float_or_none, help="EMA of the weights (default 0.999), or 'none'")
-    optimization.add_argument("--seed", type=_count, help="seeds everything (default 0)")
 
-    run = parser.add_argument_group("run")
-    run.add_argument("--output-dir", help="checkpoints, logs, samples and the pipeline (default: out/run)")
-    run.add_argument("--checkpoint-every", type=_positive_int, help="steps between checkpoints (default 500)")
-    run.add_argument("--checkpoints-total-limit", type=_positive_int, help="keep this many checkpoints (default 3)")
-    run.add_argument("--resume-from-checkpoint", help="'latest' or a checkpoint folder")
-    run.add_argument("--log-every", type=_positive_int, help="steps between log lines (default 10)")
-    run.add_argument(
-        "--sample-every", type=_count, help="steps between sample grids, 0: only at the end (default 500)"
-    )
-    run.add_argument("--num-sample-images", type=_positive_int, help="images per sample grid (default 64)")
-    run.add_argument("--report-to", choices=_REPORT_TO, help="also log to TensorBoard or W&B")
-    run.add_argument("--push-to-hub", action="store_true", default=None, help="upload the pipeline at the end")
-    run.add_argument("--hub-model-id", help="the Hub repo to upload to, namespace/name")
+# Bounds of the numeric training settings on the command line: [low, high] (a float range is
+# open at 0). `training.config` checks the lower ends in Python; the upper ends are the CLI's
+# guard against slips of the keyboard.
+_TRAINING_BOUNDS: dict[str, tuple[float, float]] = {
+    "resolution": (1, _MAX_RESOLUTION),
+    "num_samples": (1, _MAX_POINTS),
+    "num_workers": (0, 256),
+    "batch_size": (1, _MAX_BATCH),
+    "max_steps": (1, _MAX_STEPS),
+    "learning_rate": (0, 1),  # above 1, Adam and RMSprop diverge
+    "lr_warmup_steps": (0, _MAX_STEPS),
+    "gradient_accumulation_steps": (1, 4096),
+    "max_grad_norm": (0, math.inf),
+    "ema_decay": (0, 1),  # open at both ends: 1 would never move
+    "seed": (0, _MAX_SEED),
+    "checkpoint_every": (1, _MAX_STEPS),
+    "checkpoints_total_limit": (1, _MAX_STEPS),
+    "log_every": (1, _MAX_STEPS),
+    "sample_every": (0, _MAX_STEPS),
+    "num_sample_images": (1, 1024),
+    "num_train_timesteps": (1, _MAX_TIMESTEPS),
+    "snr_gamma": (0, math.inf),
+    "num_inference_steps": (1, _MAX_TIMESTEPS),
+    "d_steps": (1, 1000),
+    "adam_betas": (0, 1),  # [0, 1)
+    "gp_lambda": (0, math.inf),
+    "r1_gamma": (0, math.inf),
+    "clip_value": (0, math.inf),
+    "latent_dim": (1, 4096),
+}
+
+
+def _flag(name: str) -> str:
+    """The command-line flag of a config field: ``max_steps`` -> ``--max-steps``."""
+    return "--" + name.replace("_", "-")
+
+
+def _add_training_flags(parser: argparse.ArgumentParser, config_cls: type) -> None:
+    """One flag per field of `config_cls` (a `gandiff.training.config` dataclass), in the field's
+    group, with its help and choices; a flag left out keeps the field's default (None here).
+
+    The field's annotation gives the flag's type: ``bool`` a switch, ``int`` / ``float`` a
+    bounded number (`_TRAINING_BOUNDS`), a fixed set of ``choices`` a choice; a setting that
+    may be None (and is not by default) also takes ``none``.
+    """
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    names = [field.name for field in dataclasses.fields(config_cls)]
+    for field in dataclasses.fields(config_cls):
+        group_name = field.metadata["group"]
+        if group_name not in groups:
+            groups[group_name] = parser.add_argument_group(group_name)
+        kind, optional = field.type.split(" | ")[0], "None" in field.type
+        help_text = _as_flags(field.metadata["help"], names)
+        if field.default is None:
+            help_text = help_text.replace("None:", "default:")
+        elif kind != "bool":
+            # "gradient clipping (None: none)" -> "gradient clipping (default: 1.0; 'none': none)"
+            base, _, none_means = help_text.partition("None: ")
+            base = base.rstrip(" (") or field.name.replace("_", " ")
+            help_text = f"{base} (default: {field.default}" + (
+                f"; 'none': {none_means.rstrip(')')})" if none_means else ")"
+            )
+        options: dict[str, Any] = {"help": help_text}
+        if field.name == "dataset":  # no default on the command line: see `_check_dataset`
+            options["help"] = f"required: {field.metadata['help']}"
+        elif kind == "bool":
+            options.update(action="store_true", default=None)
+        elif "choices" in field.metadata:
+            options["choices"] = field.metadata["choices"]
+        elif kind in ("int", "float", "tuple[float, float]"):
+            low, high = _TRAINING_BOUNDS[field.name]
+            if kind == "int":
+                parse = _whole_number(int(low), int(high))
+            elif kind == "float":
+                parse = _number(low, high, include_high=field.name != "ema_decay")
+            else:  # Adam's betas
+                parse = _number(low, high, include_low=True, include_high=False)
+                options.update(nargs=2, metavar=("BETA1", "BETA2"))
+            options["type"] = _or_none(parse) if optional and field.default is not None else parse
+        groups[group_name].add_argument(_flag(field.name), **options)
+    _add_common_flags(parser)
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, with a mistake in the flags reported as one line (exit status 2, as argparse's).
+
+    argparse prints the whole usage first, which for ``gandiff train`` is a screen of flags that
+    buries the one line saying what is wrong.
+    """
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,41 +248,28 @@ def build_parser() -> argparse.ArgumentParser:
         The parser of every command: ``train ddpm|gan``, ``sample``, ``evaluate`` and
         ``plot schedules|forward|reverse|gan-curves|scatter``.
     """
-    parser = argparse.ArgumentParser(
+    from . import __version__
+
+    parser = _ArgumentParser(
         prog="gandiff", description="Train, sample, evaluate and picture GANs and diffusion models."
     )
+    parser.add_argument("--version", action="version", version=f"gandiff {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,evaluate,plot}")
+
+    from .training.config import DiffusionTrainingConfig, GANTrainingConfig
 
     train = commands.add_parser("train", help="train a model", description="Train a DDPM or a GAN.")
     methods = train.add_subparsers(dest="method", required=True, metavar="{ddpm,gan}")
     ddpm = methods.add_parser(
         "ddpm", help="denoising diffusion (Ho et al. 2020)", description="Train a DDPM (Ho et al. 2020, Algorithm 1)."
     )
-    _add_training_flags(ddpm)
-    diffusion = ddpm.add_argument_group("diffusion")
-    diffusion.add_argument("--num-train-timesteps", type=_positive_int, help="T (default 1000)")
-    diffusion.add_argument("--beta-schedule", choices=_BETA_SCHEDULES, help="default: linear")
-    diffusion.add_argument("--variance-type", choices=_VARIANCE_TYPES, help="σ² of sampling (default: fixed_small)")
-    diffusion.add_argument("--prediction-type", choices=_PREDICTION_TYPES, help="default: epsilon")
-    diffusion.add_argument("--snr-gamma", type=_positive_float, help="min-SNR-γ loss weighting (Hang et al.: 5)")
-    diffusion.add_argument("--num-inference-steps", type=_positive_int, help="DDIM steps for sample grids (50)")
-
     gan = methods.add_parser(
         "gan",
         help="generative adversarial network (Goodfellow et al. 2014)",
         description="Train a GAN (Goodfellow et al. 2014, Algorithm 1).",
     )
-    _add_training_flags(gan)
-    game = gan.add_argument_group("GAN")
-    game.add_argument("--loss", choices=_GAN_LOSSES, help="default: non_saturating")
-    game.add_argument("--regularizer", choices=_REGULARIZERS, help="default: gp for wasserstein, else none")
-    game.add_argument("--d-steps", type=_positive_int, help="discriminator steps per generator step")
-    game.add_argument("--optimizer", choices=_OPTIMIZERS, help="default: the loss's paper's")
-    game.add_argument("--adam-betas", type=float, nargs=2, metavar=("BETA1", "BETA2"))
-    game.add_argument("--gp-lambda", type=_positive_float, help="gradient-penalty λ (default 10)")
-    game.add_argument("--r1-gamma", type=_positive_float, help="R1 γ (default 10)")
-    game.add_argument("--clip-value", type=_positive_float, help="weight-clipping c (default 0.01)")
-    game.add_argument("--latent-dim", type=_positive_int, help="size of z (default: 100 images, 2 points)")
+    _add_training_flags(ddpm, DiffusionTrainingConfig)
+    _add_training_flags(gan, GANTrainingConfig)
 
     sample = commands.add_parser(
         "sample",
@@ -176,16 +277,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sample a pipeline folder (or a training run's output folder).",
     )
     sample.add_argument("path", help="a pipeline folder, a training run's output folder, or a Hub repo id")
-    sample.add_argument("--num-samples", type=_positive_int, default=64, help="default 64")
+    sample.add_argument(
+        "--num-samples", type=_whole_number(1, _MAX_SAMPLES), default=64, help="default 64, drawn in one batch"
+    )
     sample.add_argument("--out", default="samples.png", help="the PNG to write (default samples.png)")
     sample.add_argument("--scheduler", choices=tuple(_SCHEDULERS), help="swap the diffusion scheduler")
-    sample.add_argument("--steps", type=_positive_int, help="sampling steps (default: 50 for ddim, T for ddpm)")
-    sample.add_argument("--seed", type=_count, default=0)
+    sample.add_argument("--steps", type=_timesteps, help="sampling steps (default: 50 for ddim, T for ddpm)")
+    sample.add_argument("--seed", type=_seed, default=0)
     sample.add_argument(
         "--rejection-sampling",
         action="store_true",
         help="GANs: keep the samples that discriminator rejection sampling accepts (Azadi et al. 2019)",
     )
+    _add_common_flags(sample)
     _add_evaluate_command(commands)
     _add_plot_command(commands)
     return parser
@@ -206,13 +310,15 @@ def _add_evaluate_command(commands) -> None:
     )
     evaluate.add_argument(
         "--num-samples",
-        type=_positive_int,
+        type=_whole_number(1, _MAX_POINTS),
         help="default: 2500 for 2-D sets (VEEGAN / PacGAN), the held-out half for images",
     )
     evaluate.add_argument("--scheduler", choices=tuple(_SCHEDULERS), help="swap the diffusion scheduler")
-    evaluate.add_argument("--steps", type=_positive_int, help="sampling steps (default: 50 for ddim, T for ddpm)")
-    evaluate.add_argument("--seed", type=_count, default=0)
-    evaluate.add_argument("--batch-size", type=_positive_int, default=500, help="samples per call (default 500)")
+    evaluate.add_argument("--steps", type=_timesteps, help="sampling steps (default: 50 for ddim, T for ddpm)")
+    evaluate.add_argument("--seed", type=_seed, default=0)
+    evaluate.add_argument(
+        "--batch-size", type=_whole_number(1, _MAX_BATCH), default=500, help="samples per call (default 500)"
+    )
     evaluate.add_argument(
         "--json",
         help=f"where to write the result (default: PATH/{_EVALUATION_NAME} for a "
@@ -228,9 +334,12 @@ def _add_evaluate_command(commands) -> None:
         action="store_true",
         help="GANs: score the samples that discriminator rejection sampling accepts",
     )
+    _add_common_flags(evaluate)
 
 
 def _add_plot_command(commands) -> None:
+    from .training.config import BETA_SCHEDULES
+
     plot = commands.add_parser(
         "plot",
         help="draw a picture of a process or a run into a PNG",
@@ -246,11 +355,11 @@ def _add_plot_command(commands) -> None:
     schedules.add_argument(
         "--schedules",
         nargs="+",
-        choices=_BETA_SCHEDULES,
+        choices=BETA_SCHEDULES,
         default=["linear", "squaredcos_cap_v2"],
         help="default: linear squaredcos_cap_v2",
     )
-    schedules.add_argument("--num-train-timesteps", type=_positive_int, default=1000, help="T (default 1000)")
+    schedules.add_argument("--num-train-timesteps", type=_timesteps, default=1000, help="T (default 1000)")
 
     forward = pictures.add_parser(
         "forward",
@@ -259,10 +368,19 @@ def _add_plot_command(commands) -> None:
         "2-D sets as point clouds, images as images.",
     )
     forward.add_argument("--dataset", default="ring8", help="a built-in data set or an image folder (default ring8)")
-    forward.add_argument("--num-samples", type=_positive_int, help="points (default 2000) or images (default 4)")
-    forward.add_argument("--timesteps", type=_count, nargs="+", help="t to show (default 0 50 100 200 400 700 999)")
-    forward.add_argument("--beta-schedule", choices=_BETA_SCHEDULES, default="linear", help="default: linear")
-    forward.add_argument("--seed", type=_count, default=0, help="seeds the points and ε")
+    forward.add_argument(
+        "--num-samples",
+        type=_whole_number(1, _MAX_SAMPLES),
+        help="points (default 2000) or images (default 4)",
+    )
+    forward.add_argument(
+        "--timesteps",
+        type=_whole_number(0, _MAX_TIMESTEPS),
+        nargs="+",
+        help="t to show (default 0 50 100 200 400 700 999)",
+    )
+    forward.add_argument("--beta-schedule", choices=BETA_SCHEDULES, default="linear", help="default: linear")
+    forward.add_argument("--seed", type=_seed, default=0, help="seeds the points and ε")
 
     reverse = pictures.add_parser(
         "reverse",
@@ -271,13 +389,17 @@ def _add_plot_command(commands) -> None:
     )
     reverse.add_argument("path", help="a pipeline folder, a training run's output folder, or a Hub repo id")
     reverse.add_argument("--scheduler", choices=tuple(_SCHEDULERS), help="swap the scheduler")
-    reverse.add_argument("--steps", type=_positive_int, help="sampling steps (default: 50 for ddim, T for ddpm)")
+    reverse.add_argument("--steps", type=_timesteps, help="sampling steps (default: 50 for ddim, T for ddpm)")
     reverse.add_argument(
-        "--num-samples", type=_positive_int, help="samples to follow (default: 16 images, 1000 points)"
+        "--num-samples",
+        type=_whole_number(1, _MAX_SAMPLES),
+        help="samples to follow (default: 16 images, 1000 points)",
     )
-    reverse.add_argument("--frames", type=_positive_int, default=6, help="snapshots along the loop (default 6)")
+    reverse.add_argument(
+        "--frames", type=_whole_number(1, 100), default=6, help="snapshots along the loop (default 6)"
+    )
     reverse.add_argument("--dataset", help="2-D data drawn behind the points (default: the run's data set)")
-    reverse.add_argument("--seed", type=_count, default=0)
+    reverse.add_argument("--seed", type=_seed, default=0)
 
     curves = pictures.add_parser(
         "gan-curves",
@@ -294,33 +416,77 @@ def _add_plot_command(commands) -> None:
         "(loaded into the run's saved pipeline).",
     )
     scatter.add_argument("run", help="the output folder of a 2-D `gandiff train` run")
-    scatter.add_argument("--num-samples", type=_positive_int, default=1000, help="per checkpoint (default 1000)")
-    scatter.add_argument("--steps", type=_positive_int, help="diffusion sampling steps (default: T)")
-    scatter.add_argument("--seed", type=_count, default=0)
+    scatter.add_argument(
+        "--num-samples",
+        type=_whole_number(1, _MAX_SAMPLES),
+        default=1000,
+        help="per checkpoint (default 1000)",
+    )
+    scatter.add_argument("--steps", type=_timesteps, help="diffusion sampling steps (default: T)")
+    scatter.add_argument("--seed", type=_seed, default=0)
 
     for name, parser in pictures.choices.items():
         parser.add_argument("--out", default=f"{name}.png", help=f"the PNG to write (default {name}.png)")
+        _add_common_flags(parser)
+
+
+def _config_class(method: str) -> type:
+    from .training.config import DiffusionTrainingConfig, GANTrainingConfig
+
+    return DiffusionTrainingConfig if method == "ddpm" else GANTrainingConfig
+
+
+def _check_dataset(args: argparse.Namespace) -> None:
+    """``--dataset`` has no default: a forgotten flag once trained on ring8 without a word."""
+    if args.dataset is None:
+        from .data import BUILTIN_DATASETS
+
+        raise ValueError(
+            f"--dataset is required: a built-in set ({', '.join(BUILTIN_DATASETS)}), an image folder, or hf:NAME"
+        )
 
 
 def _train(args: argparse.Namespace) -> None:
+    _check_dataset(args)
     if args.method == "ddpm":
         from .training.diffusion import DiffusionTrainer as Trainer
-        from .training.diffusion import DiffusionTrainingConfig as Config
     else:
         from .training.gan import GANTrainer as Trainer
-        from .training.gan import GANTrainingConfig as Config
-    import dataclasses
+    config_cls = _config_class(args.method)
 
-    fields = {f.name for f in dataclasses.fields(Config)}
+    fields = {f.name for f in dataclasses.fields(config_cls)}
     settings = {k: v for k, v in vars(args).items() if k in fields and v is not None}
     settings = {k: None if v == "none" else v for k, v in settings.items()}
-    trainer = Trainer(Config(**settings))
+    trainer = Trainer(config_cls(**settings))
+    main_process = trainer.accelerator.is_main_process
+    if trainer.last_checkpoint is not None and main_process:
+        print(f"resuming from {trainer.last_checkpoint} (step {trainer.step})")
     trainer.train()
-    if trainer.accelerator.is_main_process:
+    if main_process:
         print(
             f"saved the pipeline to {trainer.config.output_dir}/pipeline; "
             f"sample it with: gandiff sample {trainer.config.output_dir} --out samples.png"
         )
+
+
+def _as_flags(message: str, names: Sequence[str]) -> str:
+    """`message` with the config fields it names written as the flags that set them.
+
+    The trainers' messages are written for Python (``pass resolution=``, ``ema_decay must lie
+    in (0, 1)``); on the command line the same setting is ``--resolution``, ``--ema-decay``.
+    ``name='value'`` becomes ``--name value`` and ``name=True`` or a bare ``name=`` ``--name``;
+    a bare name is rewritten only when it holds an underscore (so plain words such as "loss" or
+    "dataset" in a sentence stay words).
+    """
+    for name in sorted(names, key=len, reverse=True):
+        value = r"(?:='([^']*)'|=True\b|=(?=[\s,;:)]|$))"
+        pattern = rf"(?<![\w.-]){name}(?!\w)" + (f"{value}?" if "_" in name else value)
+        message = re.sub(pattern, functools.partial(_flag_with_value, _flag(name)), message)
+    return message
+
+
+def _flag_with_value(flag: str, match: re.Match) -> str:
+    return f"{flag} {match[1]}" if match[1] else flag
 
 
 def _load_pipeline(args: argparse.Namespace):
@@ -499,22 +665,97 @@ _PICTURE_COMMANDS = {
 }
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    """Errors that are the user's to fix (a bad path, flag value or setting, a missing package or
-    downloaded weights, a diverged run), reported as one line; anything else is a bug and keeps
-    its traceback."""
+# What the disk or the file system refused: the user's to fix (free space, another folder).
+_FILE_SYSTEM_ERRNOS = {
+    errno.ENOSPC: "free some space or write elsewhere",
+    errno.EDQUOT: "free some space or write elsewhere",
+    errno.EFBIG: "write elsewhere",
+    errno.EROFS: "choose a folder you can write to",
+    errno.EACCES: "choose a path you can read and write",
+    errno.EPERM: "choose a path you can read and write",
+    errno.ENAMETOOLONG: "choose a shorter path",
+    errno.ELOOP: "the path has a symbolic link loop",
+}
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    """The errors that are the user's to fix, shown as one line; anything else is a bug in
+    gandiff and keeps its traceback.
+
+    * ``ValueError``: gandiff's check of a setting, a flag or a file's content (DESIGN: invalid
+      values raise ValueError naming the valid ones), and undecodable JSON or text.
+    * ``FileNotFoundError``, ``FileExistsError``, ``NotADirectoryError``, ``IsADirectoryError``:
+      a path the user gave.
+    * ``PermissionError``: a read-only file or folder; a gated or private Hub repo (`gandiff.hub`
+      turns huggingface_hub's errors into builtin ones).
+    * ``ConnectionError``, ``TimeoutError``: the Hub cannot be reached, or answers too slowly.
+    * ``OSError`` with an errno of `_FILE_SYSTEM_ERRNOS`: a full disk, a read-only file system.
+    * ``ImportError``: an optional package is missing (the messages name the extra to install).
+    * ``MemoryError``, ``torch.OutOfMemoryError``: the sizes asked for do not fit.
+    * ``NonFiniteLossError``: the run diverged with these settings;
+      ``InceptionWeightsUnavailableError``: weights that must be downloaded first.
+
+    Not in the list: ``TypeError``, ``AttributeError``, ``KeyError``, ``IndexError``,
+    ``RuntimeError``, ``RecursionError``. In gandiff's own code they mean a bug. Input of the wrong
+    type, kind or depth is caught where it is read (`_load_pipeline`, the config readers) and
+    raised as one of the errors above, naming the file.
+    """
+    import torch
+
     from .metrics.inception_fid import InceptionWeightsUnavailableError
     from .training.divergence import NonFiniteLossError
 
     return (
+        ValueError,
         FileNotFoundError,
         FileExistsError,
         NotADirectoryError,
-        ValueError,
+        IsADirectoryError,
+        PermissionError,
+        ConnectionError,
+        TimeoutError,
         ImportError,
+        MemoryError,
+        torch.OutOfMemoryError,
         NonFiniteLossError,
         InceptionWeightsUnavailableError,
     )
+
+
+def _user_error_message(err: Exception) -> str | None:
+    """The one line to print for `err` when it is the user's to fix (`_user_error_types`), else None."""
+    file_system = isinstance(err, OSError) and err.errno in _FILE_SYSTEM_ERRNOS
+    if not (file_system or isinstance(err, _user_error_types())):
+        return None
+    if isinstance(err, OSError) and err.errno is not None and err.strerror:
+        # the OS's "[Errno 28] No space left on device: 'x.png'" as "x.png: no space left on device; ..."
+        where = f"{err.filename}: " if err.filename is not None else ""
+        hint = _FILE_SYSTEM_ERRNOS.get(err.errno)
+        message = f"{where}{err.strerror[0].lower()}{err.strerror[1:]}" + (f"; {hint}" if hint else "")
+    else:
+        message = str(err) or type(err).__name__
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+def _end_progress_bars() -> None:
+    """Close any open progress bar, so that an error starts on a line of its own instead of
+    after the bar's last frame."""
+    tqdm = sys.modules.get("tqdm")
+    if tqdm is not None:
+        for bar in list(getattr(tqdm.tqdm, "_instances", ())):
+            bar.close()
+
+
+def _use_threads(threads: int) -> None:
+    """Run torch's CPU work on `threads` threads (see `_default_threads`)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    if torch.get_num_interop_threads() != threads:
+        # torch sizes the inter-op pool once per process, before any inter-op work; a second
+        # command in the same process (a notebook, the tests) keeps the first size.
+        with contextlib.suppress(RuntimeError):
+            torch.set_num_interop_threads(threads)
 
 
 _COMMANDS = {"train": _train, "sample": _sample, "evaluate": _evaluate, "plot": _plot}
@@ -527,8 +768,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments after ``gandiff`` (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit status: 0 on success, 1 for an error that is the user's to fix (printed as
-        one line on stderr). Bad flags exit with argparse's status 2; other errors propagate
+        The exit status: 0 on success, 2 for an error that is the user's to fix, printed as one
+        line on stderr (as argparse does for a bad flag). Other errors are bugs: they propagate
         with their traceback.
 
     Example:
@@ -536,12 +777,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         wrote schedules.png
         0
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    import torch
+
+    threads = torch.get_num_threads()
+    _use_threads(args.threads)
     try:
         _COMMANDS[args.command](args)
-    except _user_errors() as err:
-        # The messages are written to be read as they are; a traceback would bury them.
-        print(f"gandiff: error: {err}", file=sys.stderr)
-        return 1
+    except Exception as err:
+        message = _user_error_message(err)
+        if message is None:
+            raise
+        if args.command == "train":
+            message = _as_flags(message, [f.name for f in dataclasses.fields(_config_class(args.method))])
+        _end_progress_bars()
+        print(f"gandiff: error: {message}", file=sys.stderr)
+        return 2
+    finally:
+        torch.set_num_threads(threads)  # for callers in the same process
     return 0
