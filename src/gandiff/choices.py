@@ -20,6 +20,7 @@ __all__ = [
     "TIMESTEP_SPACINGS",
     "OUTPUT_TYPES",
     "IMAGE_OUTPUT_TYPES",
+    "SCHEDULERS",
 ]
 
 # -- schedulers (diffusers' configuration values, so configs move between the libraries) --------
@@ -51,3 +52,9 @@ OUTPUT_TYPES = ("logit", "critic")
 
 # What an image pipeline returns: a list of PIL images, (B, H, W, C) numpy, (B, C, H, W) torch.
 IMAGE_OUTPUT_TYPES = ("pil", "np", "pt")
+
+# -- command line -----------------------------------------------------------------------------
+
+# The schedulers `gandiff sample|evaluate|plot reverse --scheduler` swap in: short name ->
+# registered class name (made from the pipeline's own scheduler config, no retraining).
+SCHEDULERS = {"ddpm": "DDPMScheduler", "ddim": "DDIMScheduler"}

@@ -45,9 +45,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .choices import SCHEDULERS as _SCHEDULERS  # torch-free, so `gandiff --help` stays quick
+
 __all__ = ["build_parser", "main"]
 
-_SCHEDULERS = {"ddpm": "DDPMScheduler", "ddim": "DDIMScheduler"}  # gandiff.metrics.evaluate.SCHEDULERS
 _PICTURES = ("schedules", "forward", "reverse", "gan-curves", "scatter")
 _EVALUATION_NAME = "evaluation.json"
 
@@ -248,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
         The parser of every command: ``train ddpm|gan``, ``sample``, ``evaluate`` and
         ``plot schedules|forward|reverse|gan-curves|scatter``.
     """
-    from . import __version__
+    from ._version import __version__
 
     parser = _ArgumentParser(
         prog="gandiff", description="Train, sample, evaluate and picture GANs and diffusion models."
@@ -338,7 +339,7 @@ def _add_evaluate_command(commands) -> None:
 
 
 def _add_plot_command(commands) -> None:
-    from .training.config import BETA_SCHEDULES
+    from .choices import BETA_SCHEDULES
 
     plot = commands.add_parser(
         "plot",
@@ -495,7 +496,7 @@ def _load_pipeline(args: argparse.Namespace):
     from .evaluation import load_pipeline
 
     pipeline = load_pipeline(args.path)
-    if not hasattr(pipeline, "scheduler"):
+    if not pipeline.is_diffusion:
         if args.scheduler is not None or args.steps is not None:
             raise ValueError(
                 f"{type(pipeline).__name__} samples in one step; --scheduler and --steps are for diffusion pipelines"
@@ -509,6 +510,7 @@ def _load_pipeline(args: argparse.Namespace):
 def _sample(args: argparse.Namespace) -> None:
     import torch
 
+    from .pipelines.sampling import balanced_labels
     from .training.plots import image_grid, scatter_plot
 
     pipeline, steps = _load_pipeline(args)
@@ -516,12 +518,8 @@ def _sample(args: argparse.Namespace) -> None:
     kwargs = {}
     if steps is not None:
         kwargs["num_inference_steps"] = steps
-        network = pipeline.network
-    else:
-        network = pipeline.generator
-    num_classes = network.config.get("num_classes") or network.config.get("num_class_embeds")
-    if num_classes:
-        kwargs["class_labels"] = torch.arange(args.num_samples) % num_classes
+    if pipeline.num_classes:
+        kwargs["class_labels"] = balanced_labels(args.num_samples, pipeline.num_classes)
     if args.rejection_sampling:
         if steps is not None:
             raise ValueError(

@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from .choices import SCHEDULERS
 from .metrics.evaluate import digit_metrics, held_out_size, point_metrics
 from .pipelines.pipeline import Pipeline
 from .pipelines.sampling import draw_samples
@@ -28,7 +29,6 @@ __all__ = ["SCHEDULERS", "evaluate_pipeline", "format_table", "load_pipeline", "
 
 # The VEEGAN / PacGAN protocol draws 2,500 samples.
 DEFAULT_NUM_POINTS = 2500
-SCHEDULERS = {"ddpm": "DDPMScheduler", "ddim": "DDIMScheduler"}
 
 
 @torch.no_grad()
