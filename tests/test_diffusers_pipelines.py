@@ -6,19 +6,15 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_UNET_CONFIG
 
 diffusers = pytest.importorskip("diffusers")
 
 from gandiff import DDIMScheduler, DDPMPipeline, DDPMScheduler, Pipeline  # noqa: E402
 
-UNET_CONFIG = dict(
-    sample_size=8,
-    in_channels=3,
-    out_channels=3,
+# The toy U-Net, wider, with the settings of google/ddpm-cifar10-32 that differ from diffusers' defaults.
+UNET_CONFIG = TINY_UNET_CONFIG | dict(
     block_out_channels=(16, 32),
-    down_block_types=("DownBlock2D", "AttnDownBlock2D"),
-    up_block_types=("AttnUpBlock2D", "UpBlock2D"),
-    layers_per_block=1,
     norm_num_groups=8,
     attention_head_dim=None,
     downsample_padding=0,

@@ -41,19 +41,11 @@ from gandiff.hub import (
 
 sys.path.insert(0, str(Path(__file__).parent))
 import hub_server  # noqa: E402
+from conftest import TINY_UNET_CONFIG as UNET_CONFIG  # noqa: E402
 from hub_server import HubServer  # noqa: E402
 
 # huggingface_hub's LFS upload passes a file as `data=`, which httpx2 deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-
-UNET_CONFIG = dict(
-    sample_size=8,
-    block_out_channels=(8, 16),
-    down_block_types=("DownBlock2D", "AttnDownBlock2D"),
-    up_block_types=("AttnUpBlock2D", "UpBlock2D"),
-    layers_per_block=1,
-    norm_num_groups=4,
-)
 
 
 @pytest.fixture(params=["regular", "lfs"])

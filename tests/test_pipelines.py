@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_UNET_CONFIG
 from PIL import Image
 
 import gandiff
@@ -24,19 +25,9 @@ from gandiff.registry import known_names, register
 
 
 def tiny_unet(**overrides) -> UNet2DModel:
-    config = dict(
-        sample_size=8,
-        in_channels=3,
-        out_channels=3,
-        block_out_channels=(8, 16),
-        down_block_types=("DownBlock2D", "AttnDownBlock2D"),
-        up_block_types=("AttnUpBlock2D", "UpBlock2D"),
-        layers_per_block=1,
-        norm_num_groups=4,
-        attention_head_dim=None,
-    )
     torch.manual_seed(0)
-    return UNet2DModel(**{**config, **overrides}).eval()
+    # One attention head over all channels, as in diffusers' DDPM checkpoints.
+    return UNet2DModel(**{**TINY_UNET_CONFIG, "attention_head_dim": None, **overrides}).eval()
 
 
 def seeded(seed=0):

@@ -12,6 +12,7 @@ import torch
 
 pytest.importorskip("matplotlib")
 
+from conftest import TINY_UNET_CONFIG
 from PIL import Image
 
 from gandiff import (
@@ -80,16 +81,8 @@ def test_reverse_process_of_points_and_images(tmp_path):
         data=data,
     )
     assert_png(path, (960, 560))  # 3 frames + the samples
-    unet = UNet2DModel(
-        sample_size=8,
-        in_channels=1,
-        out_channels=1,
-        block_out_channels=(8, 16),
-        down_block_types=("DownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "UpBlock2D"),
-        norm_num_groups=4,
-        layers_per_block=1,
-    )
+    no_attention = dict(down_block_types=("DownBlock2D",) * 2, up_block_types=("UpBlock2D",) * 2)
+    unet = UNet2DModel(**TINY_UNET_CONFIG | no_attention | dict(in_channels=1, out_channels=1))
     pipe = DDPMPipeline(unet=unet, scheduler=DDIMScheduler())
     path = plot.plot_reverse_process(
         pipe, tmp_path / "reverse_images.png", batch_size=4, num_inference_steps=4, num_frames=4

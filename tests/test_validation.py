@@ -4,19 +4,13 @@ import math
 
 import numpy as np
 import pytest
+from conftest import TINY_UNET_CONFIG
 
 import gandiff.configuration
 from gandiff import UNet2DModel
 from gandiff.validation import check_bool, check_choice, check_int, check_number, check_positive
 
-TINY_UNET = dict(
-    sample_size=8,
-    block_out_channels=(8, 16),
-    down_block_types=("DownBlock2D", "DownBlock2D"),
-    up_block_types=("UpBlock2D", "UpBlock2D"),
-    layers_per_block=1,
-    norm_num_groups=4,
-)
+TINY_UNET = TINY_UNET_CONFIG | dict(down_block_types=("DownBlock2D",) * 2, up_block_types=("UpBlock2D",) * 2)
 
 
 def test_each_check_accepts_the_valid_values():
