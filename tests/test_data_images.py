@@ -93,13 +93,20 @@ def test_random_flips_are_fair_and_fixed_by_seed_and_epoch():
     assert torch.equal(flipped(dataset), epoch0)
 
 
-def test_flips_are_the_same_in_dataloader_workers_and_follow_set_epoch():
+def _flipped_dataset_and_two_epochs():
+    """64 flipped 4x4 images, and every sample of epochs 0 and 1 read in this process: what
+    DataLoader workers must reproduce."""
     images = _half_black_half_white().expand(64, 1, 4, 4)
     dataset = TensorImageDataset(images, torch.zeros(64), **_flip_options(seed=3))
     expected = []
     for epoch in range(2):
         dataset.set_epoch(epoch)
         expected.append(torch.stack([dataset[i]["sample"] for i in range(64)]))
+    return dataset, expected
+
+
+def test_flips_are_the_same_in_dataloader_workers_and_follow_set_epoch():
+    dataset, expected = _flipped_dataset_and_two_epochs()
     assert not torch.equal(expected[0], expected[1])
 
     # Persistent workers keep their copy of the data set between epochs; set_epoch must still reach them.
@@ -122,12 +129,7 @@ class _EpochIndexBatches(torch.utils.data.Sampler):
 
 
 def test_epoch_index_keys_fix_the_augmentation_in_any_worker():
-    images = _half_black_half_white().expand(64, 1, 4, 4)
-    dataset = TensorImageDataset(images, torch.zeros(64), **_flip_options(seed=3))
-    expected = []
-    for epoch in range(2):
-        dataset.set_epoch(epoch)
-        expected.append(torch.stack([dataset[i]["sample"] for i in range(64)]))
+    dataset, expected = _flipped_dataset_and_two_epochs()
     dataset.set_epoch(7)  # ignored: the keys carry their epochs
     assert torch.equal(dataset[(1, 5)]["sample"], expected[1][5])
     loader = DataLoader(dataset, batch_sampler=_EpochIndexBatches(64, 16), num_workers=2)

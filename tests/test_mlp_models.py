@@ -139,14 +139,16 @@ def test_wrong_input_shapes_name_expected_and_got():
         MLPDenoiser()(torch.randn(4, 2, 1), 0)
 
 
-def test_invalid_config_fails_in_init():
-    with pytest.raises(ValueError, match="output='sigmoid'.*'logit', 'critic'"):
-        MLPDiscriminator(output="sigmoid")
-    with pytest.raises(ValueError, match="hidden_dim"):
-        MLPGenerator(hidden_dim=0)
-    with pytest.raises(ValueError, match="num_layers"):
-        MLPDenoiser(num_layers=-1)
-    with pytest.raises(ValueError, match="num_classes"):
-        MLPDiscriminator(num_classes=0)
-    with pytest.raises(ValueError, match="num_train_timesteps"):
-        MLPDenoiser(num_train_timesteps=0)
+@pytest.mark.parametrize(
+    "cls, kwargs, message",
+    [
+        (MLPDiscriminator, {"output": "sigmoid"}, "output='sigmoid'.*'logit', 'critic'"),
+        (MLPGenerator, {"hidden_dim": 0}, "hidden_dim"),
+        (MLPDenoiser, {"num_layers": -1}, "num_layers"),
+        (MLPDiscriminator, {"num_classes": 0}, "num_classes"),
+        (MLPDenoiser, {"num_train_timesteps": 0}, "num_train_timesteps"),
+    ],
+)
+def test_invalid_config_fails_in_init(cls, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        cls(**kwargs)
