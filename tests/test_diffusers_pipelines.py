@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_UNET_CONFIG
+from toy_models import TINY_UNET_CONFIG
 
 diffusers = pytest.importorskip("diffusers")
 

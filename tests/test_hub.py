@@ -41,8 +41,8 @@ from gandiff.hub import (
 
 sys.path.insert(0, str(Path(__file__).parent))
 import hub_server  # noqa: E402
-from conftest import TINY_UNET_CONFIG as UNET_CONFIG  # noqa: E402
 from hub_server import HubServer  # noqa: E402
+from toy_models import TINY_UNET_CONFIG as UNET_CONFIG  # noqa: E402
 
 # huggingface_hub's LFS upload passes a file as `data=`, which httpx2 deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import torch
-from conftest import TINY_UNET_CONFIG
+from toy_models import TINY_UNET_CONFIG
 
 from gandiff.models.modeling import ModelMixin
 from gandiff.registry import known_names, lookup

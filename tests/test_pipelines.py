@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_UNET_CONFIG
 from PIL import Image
+from toy_models import TINY_UNET_CONFIG
 
 import gandiff
 from gandiff import (

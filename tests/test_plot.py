@@ -12,8 +12,8 @@ import torch
 
 pytest.importorskip("matplotlib")
 
-from conftest import TINY_UNET_CONFIG
 from PIL import Image
+from toy_models import TINY_UNET_CONFIG
 
 from gandiff import (
     DDIMScheduler,

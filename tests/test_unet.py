@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import TINY_UNET_CONFIG
+from toy_models import TINY_UNET_CONFIG
 
 from gandiff.models.unet_2d import UNet2DModel
 

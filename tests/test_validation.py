@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import TINY_UNET_CONFIG
+from toy_models import TINY_UNET_CONFIG
 
 import gandiff.configuration
 from gandiff import UNet2DModel
