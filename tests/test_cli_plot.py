@@ -7,6 +7,7 @@ against the pipeline the run saved at its last step.
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
@@ -189,7 +190,7 @@ def test_missing_matplotlib_is_reported_before_any_work(runs, tmp_path, capsys, 
     def no_matplotlib(name):
         raise ModuleNotFoundError(f"No module named {name!r}")
 
-    monkeypatch.setattr(plot.importlib, "import_module", no_matplotlib)
+    monkeypatch.setattr(importlib, "import_module", no_matplotlib)
     monkeypatch.setattr(plot, "checkpoint_samples", lambda *args, **kwargs: pytest.fail("sampled before the check"))
     for argv in (["schedules"], ["scatter", runs["gan"]]):
         code, err = _plot([*argv, "--out", tmp_path / "x.png"], capsys)

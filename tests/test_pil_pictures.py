@@ -6,7 +6,7 @@ They need no plotting library, so nothing here is skipped for want of matplotlib
 import torch
 from PIL import ImageDraw
 
-from gandiff.training.plots import image_grid, loss_curve, scatter_plot
+from gandiff.pil_utils import image_grid, loss_curve, scatter_plot, tile_images
 
 WHITE = (255, 255, 255)
 
@@ -73,3 +73,12 @@ def test_scatter_plot_without_data_is_framed_by_the_samples(monkeypatch):
     picture = scatter_plot(torch.tensor([[0.0, 0.0], [1.0, 2.0], [-3.0, 1.0]]), size=100)
     assert (214, 39, 40) in {colour for _, colour in picture.getcolors(100 * 100)}
     assert drawn == ["red: 3 samples (0 outside)"]  # every sample inside the frame; no data named
+
+
+def test_tile_images_places_each_image_in_its_cell():
+    images = torch.arange(3.0).reshape(3, 1, 1, 1).expand(3, 1, 2, 2) / 4  # values 0, 0.25, 0.5
+    grid = tile_images(images, nrow=2, padding=1, border=1)
+    assert grid.shape == (1, 1 + 2 + 1 + 2 + 1, 1 + 2 + 1 + 2 + 1)
+    assert grid[0, 1:3, 1:3].eq(0).all() and grid[0, 1:3, 4:6].eq(0.25).all() and grid[0, 4:6, 1:3].eq(0.5).all()
+    assert grid[0, 4:6, 4:6].eq(1).all()  # the empty last cell stays white, as do the gaps
+    assert grid[0, 0].eq(1).all() and grid[0, :, 3].eq(1).all()

@@ -4,6 +4,7 @@ Sizes are figsize × dpi (100), fixed by each function's layout. The pictures th
 checked by eye when written; these tests keep them from breaking.
 """
 
+import importlib
 import json
 import math
 
@@ -140,6 +141,6 @@ def test_missing_matplotlib_says_how_to_install(monkeypatch, tmp_path):
     def no_matplotlib(name):
         raise ModuleNotFoundError(f"No module named {name!r}")
 
-    monkeypatch.setattr(plot.importlib, "import_module", no_matplotlib)
+    monkeypatch.setattr(importlib, "import_module", no_matplotlib)
     with pytest.raises(ImportError, match=r"pip install \"gandiff\[plot\]\""):
         plot.plot_schedules(tmp_path / "x.png")

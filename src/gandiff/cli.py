@@ -510,8 +510,8 @@ def _load_pipeline(args: argparse.Namespace):
 def _sample(args: argparse.Namespace) -> None:
     import torch
 
+    from .pil_utils import image_grid, scatter_plot
     from .pipelines.sampling import balanced_labels
-    from .training.plots import image_grid, scatter_plot
 
     pipeline, steps = _load_pipeline(args)
     generator = torch.Generator().manual_seed(args.seed)

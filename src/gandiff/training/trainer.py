@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 
+from ..pil_utils import image_grid, loss_curve, scatter_plot
 from ..pipelines.sampling import balanced_labels
 from ..torch_utils import evaluating
 from .accelerator import make_accelerator
@@ -36,7 +37,6 @@ from .checkpoints import find_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainingConfig
 from .logger import RunLogger, read_log
 from .output import check_output_dir, mode_coverage_metrics, samples_path, save_run_output, start_run
-from .plots import image_grid, loss_curve, scatter_plot
 from .seeding import seed_everything
 
 logger = logging.getLogger(__name__)
