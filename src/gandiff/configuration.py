@@ -13,6 +13,7 @@ import inspect
 import json
 import logging
 import os
+import typing
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,14 +22,22 @@ from . import registry
 from ._version import __version__
 from .hub import HubOptions, PushToHubMixin, check_hub_options, resolve_file
 from .saving import recover_interrupted_save, write_text_atomic
-from .validation import check_choice, check_positive  # noqa: F401  plugins written for 0.1 import them here
+from .validation import check_choice, check_positive, check_type  # noqa: F401  (the first two: plugins import them here)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Config", "ConfigMixin", "load_config_file", "sibling_config_keys"]
+__all__ = [
+    "Config",
+    "ConfigMixin",
+    "load_config_file",
+    "saved_class_name",
+    "sibling_config_keys",
+    "MAX_CONFIG_BYTES",
+    "MAX_CONFIG_DEPTH",
+]
 
 
 def _freeze(value: Any) -> Any:
@@ -112,8 +121,15 @@ class Config(Mapping):
         return _thaw(self)
 
 
+# A config is a small, flat JSON object: settings, a few lists (block types, channel counts, a
+# trained β table of ~1000 numbers). Far larger or deeper files are not configs, and reading one
+# whole (or recursing into it) would only exhaust memory or the stack.
+MAX_CONFIG_BYTES = 16 * 2**20
+MAX_CONFIG_DEPTH = 32
+
+
 def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a JSON config, with an error that names the file when it is not valid JSON.
+    """Read a JSON config; every way a file can fail to be one is a `ValueError` naming the file.
 
     Args:
         path: the JSON file.
@@ -122,19 +138,90 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
         The JSON object, as a dict.
 
     Raises:
-        FileNotFoundError: when there is no file at `path`.
-        ValueError: when the file is not valid JSON or not a JSON object.
+        FileNotFoundError: when there is nothing at `path`.
+        ValueError: when `path` is not a regular file (a folder, a FIFO), is larger than
+            `MAX_CONFIG_BYTES`, is not UTF-8 JSON, nests deeper than `MAX_CONFIG_DEPTH`, or
+            holds something other than a JSON object.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"no config file at {path}")
+    resave = "re-save it with save_pretrained, or point to the folder save_pretrained wrote"
+    if not path.is_file():  # never open() a FIFO or a device: the read could block forever
+        raise ValueError(f"{path} is {_file_kind(path)}, not a JSON config file; {resave}")
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise ValueError(
+            f"{path} is {size / 2**20:.0f} MiB; a config is a small JSON file (at most "
+            f"{MAX_CONFIG_BYTES // 2**20} MiB): is it the right file? {resave}"
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text, so not a JSON config; {resave}") from None
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON ({err}); re-save it with save_pretrained") from None
+        raise ValueError(f"{path} is not valid JSON ({err}); {resave}") from None
+    except RecursionError:
+        raise ValueError(f"{path} nests JSON deeper than Python can read; {resave}") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path} must hold a JSON object, found {type(data).__name__}")
+        raise ValueError(
+            f'{path} must hold a JSON object of settings ({{"name": value, ...}}), found a JSON '
+            f"{_JSON_TYPES.get(type(data), type(data).__name__)}; {resave}"
+        )
+    if _depth(data) > MAX_CONFIG_DEPTH:
+        raise ValueError(
+            f"{path} nests JSON more than {MAX_CONFIG_DEPTH} levels deep; a config is a flat object of settings: {resave}"
+        )
     return data
+
+
+def saved_class_name(config: Mapping[str, Any], path: str | os.PathLike) -> str:
+    """The class a saved config names in ``_class_name``, where loading must read it from the file.
+
+    Args:
+        config: the config, as read by `load_config_file`.
+        path: the file it was read from, for the message.
+
+    Returns:
+        The class name.
+
+    Raises:
+        ValueError: when the config names no class; the message says how to load it anyway.
+    """
+    name = config.get("_class_name")
+    if not isinstance(name, str) or not name:
+        found = 'has no "_class_name"' if name is None else f'has "_class_name": {name!r}, not a class name'
+        raise ValueError(
+            f"{path} {found}, so gandiff cannot tell which class to build: load it with its class "
+            '(e.g. UNet2DModel.from_pretrained), or add "_class_name" to the file'
+        )
+    return name
+
+
+_JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "true/false", type(None): "null"}
+
+
+def _file_kind(path: Path) -> str:
+    if path.is_dir():
+        return "a folder"
+    if path.is_fifo():
+        return "a FIFO (named pipe)"
+    if path.is_socket():
+        return "a socket"
+    if path.is_block_device() or path.is_char_device():
+        return "a device"
+    return "not a regular file"
+
+
+def _depth(value: Any) -> int:
+    """How deeply JSON containers nest in `value` (1 for a flat object), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 class ConfigMixin(PushToHubMixin):
@@ -189,7 +276,8 @@ class ConfigMixin(PushToHubMixin):
             A new instance of the class it is called on.
 
         Raises:
-            ValueError: when a setting is invalid for this class (raised by ``__init__``).
+            ValueError: when a setting is invalid for this class: of a type its ``__init__``
+                annotation does not take (``trained_betas: "abc"``), or refused by ``__init__``.
 
         Example:
             >>> from gandiff import DDPMScheduler
@@ -205,7 +293,21 @@ class ConfigMixin(PushToHubMixin):
         foreign = {k: _freeze(v) for k, v in settings.items() if k not in accepted}
         if foreign:
             _report_foreign_keys(cls, foreign)
-        obj = cls(**init_kwargs)
+        for name, value in init_kwargs.items():
+            if name in init_annotations(cls):
+                try:
+                    check_type(name, value, init_annotations(cls)[name])
+                except ValueError as err:
+                    raise ValueError(f"{cls.__name__} config: {err}") from None
+        try:
+            obj = cls(**init_kwargs)
+        except _VALUE_ERRORS_IN_DISGUISE as err:
+            # A config value of a shape no check foresaw fails deep inside __init__ (torch's
+            # "new(): invalid data type 'str'"); it is still a bad value, not a bug of the caller.
+            raise ValueError(
+                f"{cls.__name__} cannot be built from this config ({type(err).__name__}: {err}); "
+                f"check the config's values against {cls.__name__}'s arguments"
+            ) from err
         if foreign:
             object.__setattr__(obj, "_config", Config({**obj._config, **foreign}))
         return obj
@@ -312,6 +414,23 @@ def sibling_config_keys(cls: type) -> frozenset[str]:
     except TypeError:
         return frozenset()
     return frozenset().union(*(init_parameters(registry.lookup(kind, name)) for name in registry.known_names(kind)))
+
+
+# Errors that a wrong config value raises inside a constructor that did not check it.
+_VALUE_ERRORS_IN_DISGUISE = (TypeError, AttributeError, IndexError, KeyError, ZeroDivisionError, OverflowError)
+
+
+@functools.cache
+def init_annotations(cls: type) -> dict[str, Any]:
+    """The evaluated annotations of ``cls.__init__``; empty when they cannot be evaluated.
+
+    An annotation naming something imported only for type checkers cannot be evaluated; the
+    class's own validation in ``__init__`` is then the only check.
+    """
+    try:
+        return typing.get_type_hints(cls.__init__)
+    except (NameError, TypeError, AttributeError):
+        return {}
 
 
 @functools.cache

@@ -282,7 +282,7 @@ def resolve_file(
     if not is_repo_id(pretrained_path):
         folder = _local_folder(pretrained_path, subfolder, revision)
         path = folder / filename
-        if not path.is_file():
+        if not path.exists():  # a folder or FIFO of that name is the reader's error to explain
             present = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
             raise FileNotFoundError(f"{folder} has no {filename}; it holds: {present}")
         return path
@@ -329,7 +329,7 @@ def _component_names(model_index: Path) -> list[str]:
     """The component folders a pipeline's model_index.json names (absent optional ones skipped)."""
     try:
         index = json.loads(model_index.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError, RecursionError):  # unreadable, not UTF-8 JSON, or nested too deep
         return []  # Pipeline.from_pretrained reports the broken file when it reads it
     if not isinstance(index, dict):
         return []

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+import types
+import typing
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["check_choice", "check_positive", "check_int", "check_number", "check_bool"]
+__all__ = ["check_choice", "check_positive", "check_int", "check_number", "check_bool", "check_type"]
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
@@ -147,3 +149,74 @@ def check_bool(name: str, value: Any) -> None:
     """
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be true or false, got {value!r}")
+
+
+# What each annotation asks for, in the words of a JSON file (a config's values come from one).
+_SINGULAR = {bool: "true or false", int: "an integer", float: "a number", str: "a string", type(None): "null"}
+_PLURAL = {bool: "true/false values", int: "integers", float: "numbers", str: "strings"}
+_SEQUENCES = (tuple, list, Sequence)
+
+
+def check_type(name: str, value: Any, annotation: Any) -> None:
+    """Raise a `ValueError` when `value` is not of the type a constructor's `annotation` states.
+
+    The annotations of gandiff's constructors are simple (``int``, ``float``, ``bool``, ``str``,
+    ``X | None``, ``tuple[int, ...]``, ``Sequence[float]``); those are checked, with JSON's
+    view of them: a list is a tuple, an int is a float, a bool is neither. An annotation of
+    another shape is not checked here (the constructor's own validation decides).
+
+    Args:
+        name: the setting's name, for the message.
+        value: the value given, e.g. read from a config file.
+        annotation: the evaluated annotation of the constructor's argument.
+
+    Raises:
+        ValueError: when `value` does not fit; the message says what the setting takes.
+
+    Example:
+        >>> from collections.abc import Sequence
+        >>> from gandiff.validation import check_type
+        >>> check_type("trained_betas", [1e-4, 2e-2], Sequence[float] | None)
+        >>> check_type("trained_betas", "abc", Sequence[float] | None)
+        Traceback (most recent call last):
+        ...
+        ValueError: trained_betas='abc' is not valid: it takes a list of numbers or null
+    """
+    if not _fits(value, annotation):
+        raise ValueError(f"{name}={value!r} is not valid: it takes {_describe(annotation)}")
+
+
+def _fits(value: Any, annotation: Any) -> bool:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in args)
+    if annotation is type(None):
+        return value is None
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return _is_int(value)
+    if annotation is float:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if annotation is str:
+        return isinstance(value, str)
+    if origin in _SEQUENCES:
+        if hasattr(value, "tolist") and not isinstance(value, numbers.Number):  # an array or a tensor
+            return True
+        if not isinstance(value, (list, tuple)):
+            return False
+        if origin is tuple and args and args[-1] is not Ellipsis:  # tuple[int, int]: one type per place
+            return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args))
+        return not args or all(_fits(v, args[0]) for v in value)
+    return True  # a shape this check does not know
+
+
+def _describe(annotation: Any) -> str:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arg) for arg in args)
+    if origin in _SEQUENCES:
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            return f"a list of {len(args)} {_PLURAL.get(args[0], 'values')}"
+        return f"a list of {_PLURAL.get(args[0], 'values') if args else 'values'}"
+    return _SINGULAR.get(annotation, getattr(annotation, "__name__", str(annotation)))

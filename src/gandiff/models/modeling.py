@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ..configuration import ConfigMixin
+from ..configuration import ConfigMixin, saved_class_name
 from ..hub import HubOptions, check_hub_options, resolve_path
 from ..registry import resolve_library_class
 from ..saving import (
@@ -100,6 +100,7 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
             )
         if cls is ModelMixin:
             library = "diffusers" if "_diffusers_version" in config else "gandiff"
+            saved_class = saved_class_name(config, folder / cls.config_name)
             return resolve_library_class(library, saved_class, kinds=("model",)).from_pretrained(
                 folder, torch_dtype=torch_dtype, allow_pickle=allow_pickle
             )

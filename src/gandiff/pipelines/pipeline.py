@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .._version import __version__
-from ..configuration import load_config_file
+from ..configuration import load_config_file, saved_class_name
 from ..hub import PushToHubMixin, pop_hub_options, resolve_path
 from ..registry import lookup, resolve_library_class
 from ..saving import MODEL_INDEX_NAME, atomic_directory, recover_interrupted_save, write_text_atomic
@@ -238,13 +238,14 @@ class Pipeline(PushToHubMixin):
         """
         recover_interrupted_save(pretrained_path)
         folder = resolve_path(pretrained_path, allow_pickle=allow_pickle, **pop_hub_options(components))
-        index = load_config_file(folder / MODEL_INDEX_NAME) if (folder / MODEL_INDEX_NAME).is_file() else None
+        # exists(), not is_file(): a folder or FIFO in its place gets load_config_file's error
+        index = load_config_file(folder / MODEL_INDEX_NAME) if (folder / MODEL_INDEX_NAME).exists() else None
         if index is None:
             raise FileNotFoundError(
                 f"{folder} has no {MODEL_INDEX_NAME}; is it a pipeline saved with save_pretrained?"
             )
         library = "diffusers" if "_diffusers_version" in index else "gandiff"
-        pipeline_cls = _pipeline_class(cls, library, index.get("_class_name"), folder)
+        pipeline_cls = _pipeline_class(cls, library, saved_class_name(index, folder / MODEL_INDEX_NAME), folder)
         accepted = set(inspect.signature(pipeline_cls.__init__).parameters) - {"self"}
 
         unknown = set(components) - accepted
@@ -353,9 +354,7 @@ def _component_kind(component: Any) -> str:
     )
 
 
-def _pipeline_class(cls: type, library: str, class_name: Any, folder) -> type:
-    if not isinstance(class_name, str):
-        raise ValueError(f"{folder / MODEL_INDEX_NAME} has no valid _class_name")
+def _pipeline_class(cls: type, library: str, class_name: str, folder) -> type:
     try:
         saved_cls = resolve_library_class(library, class_name, kinds=("pipeline",))
     except KeyError as err:
