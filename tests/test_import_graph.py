@@ -24,6 +24,7 @@ FLOORS = {
     "_version": 0,
     "saving": 0,
     "torch_utils": 0,
+    "pil_utils": 0,
     "choices": 0,
     "validation": 0,
     "registry": 0,
