@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from gandiff import cli
+from gandiff import cli, hub
 from gandiff.schedulers.scheduling_utils import PREDICTION_TYPES
 from gandiff.training import GAN_LOSSES, common
 from gandiff.training.config import DiffusionTrainingConfig, GANTrainingConfig
@@ -158,8 +158,10 @@ def test_python_dash_m_gandiff():
 def test_push_to_hub_uploads_the_pipeline_at_the_end(tmp_path, monkeypatch, capsys):
     from gandiff.pipelines.pipeline import Pipeline as PipelineBase
 
-    pushed = []
+    pushed, created = [], []
     monkeypatch.setattr(PipelineBase, "push_to_hub", lambda self, repo_id, **kwargs: pushed.append((repo_id, kwargs)))
+    # the repo is created (or checked) before training: see test_cli_errors.py for the real test Hub
+    monkeypatch.setattr(hub, "create_repo", lambda repo_id, **kwargs: created.append(repo_id) or repo_id)
     code, err = _run(["train", "gan", "--output-dir", str(tmp_path / "run"), "--push-to-hub", *TRAIN], capsys)
     assert code == 2 and "--hub-model-id" in err and not (tmp_path / "run").exists()
     assert (
@@ -178,6 +180,7 @@ def test_push_to_hub_uploads_the_pipeline_at_the_end(tmp_path, monkeypatch, caps
         == 0
     )
     [(repo_id, kwargs)] = pushed
+    assert created == [repo_id]
     assert repo_id == "me/ring8-gan" and "modes captured" in kwargs["metrics"]
     assert "me/ring8-gan" in (tmp_path / "run" / "pipeline" / "README.md").read_text()
 

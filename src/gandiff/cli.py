@@ -36,12 +36,12 @@ import contextlib
 import dataclasses
 import errno
 import functools
-import json
 import math
 import os
 import re
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -431,6 +431,65 @@ def _add_plot_command(commands) -> None:
         _add_common_flags(parser)
 
 
+def _nearest_folder(path: Path) -> Path:
+    """`path` if it is a folder, else its nearest existing ancestor (where it would be created)."""
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _check_output_file(
+    path: str, flag: str, extensions: Collection[str] | None = None, *, folder_must_exist: bool = True
+) -> Path:
+    """Fail at once, before any sampling, when the file `flag` names could not be written at the end.
+
+    Args:
+        path: the file to write.
+        flag: the flag that named it, for the message.
+        extensions: the file types the writer knows (lower case, with the dot); None: any.
+        folder_must_exist: refuse a missing folder (else it is created when the file is written).
+
+    Returns:
+        The path.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{flag} {path} exists and is not a regular file (a folder, a pipe or a device); name a file")
+    if extensions is not None and path.suffix.lower() not in extensions:
+        raise ValueError(
+            f"{flag} {path}: {path.suffix or 'no extension'} is not a picture type gandiff can write; "
+            f"use .png (or {', '.join(e for e in ('.jpg', '.pdf', '.svg', '.webp') if e in extensions)}, ...)"
+        )
+    if folder_must_exist and not path.parent.is_dir():
+        raise FileNotFoundError(f"{flag} {path}: there is no folder {path.parent}; create it first")
+    _check_writable(path.parent, flag)
+    return path
+
+
+def _check_writable(folder: Path, flag: str) -> None:
+    """A `PermissionError` when `folder` (or, while it does not exist, the folder it would be
+    created in) cannot be written: a read-only file system or folder."""
+    existing = _nearest_folder(Path(folder))
+    if existing.is_dir() and not os.access(existing, os.W_OK):
+        raise PermissionError(f"{flag}: cannot write in {existing} (read-only); choose a folder you can write to")
+
+
+def _picture_extensions() -> set[str]:
+    """The file types PIL can write (``.png``, ``.jpg``, ...)."""
+    from PIL import Image
+
+    Image.init()
+    return {ext for ext, format_name in Image.registered_extensions().items() if format_name in Image.SAVE}
+
+
+def _figure_extensions() -> set[str]:
+    """The file types matplotlib can write a figure to (``.png``, ``.pdf``, ``.svg``, ...)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return {f".{ext}" for ext in FigureCanvasBase.get_supported_filetypes()}
+
+
 def _config_class(method: str) -> type:
     from .training.config import DiffusionTrainingConfig, GANTrainingConfig
 
@@ -458,16 +517,40 @@ def _train(args: argparse.Namespace) -> None:
     fields = {f.name for f in dataclasses.fields(config_cls)}
     settings = {k: v for k, v in vars(args).items() if k in fields and v is not None}
     settings = {k: None if v == "none" else v for k, v in settings.items()}
-    trainer = Trainer(config_cls(**settings))
+    config = config_cls(**settings)
+    _check_writable(Path(config.output_dir), "--output-dir")
+    if config.push_to_hub:
+        from .hub import create_repo
+
+        create_repo(config.hub_model_id)  # a missing login or an unreachable Hub fails now, not after the run
+    trainer = Trainer(config)
     main_process = trainer.accelerator.is_main_process
     if trainer.last_checkpoint is not None and main_process:
         print(f"resuming from {trainer.last_checkpoint} (step {trainer.step})")
-    trainer.train()
+    started = time.time()
+    try:
+        trainer.train()
+    except Exception as err:
+        pipeline = Path(config.output_dir) / "pipeline"
+        saved = pipeline / "model_index.json"
+        if config.push_to_hub and saved.is_file() and saved.stat().st_mtime >= started:
+            # The run is over and its result on disk; only the upload failed. Whatever the error,
+            # what the user needs now is where the result is and how to finish the upload.
+            reason = _user_error_message(err) or f"{type(err).__name__}: {err}"
+            raise _UploadError(
+                f"the run finished and saved its pipeline in {pipeline}, but the upload to {config.hub_model_id} "
+                f"failed: {reason} -- upload it later with: hf upload {config.hub_model_id} {pipeline}"
+            ) from err
+        raise
     if main_process:
         print(
-            f"saved the pipeline to {trainer.config.output_dir}/pipeline; "
-            f"sample it with: gandiff sample {trainer.config.output_dir} --out samples.png"
+            f"saved the pipeline to {config.output_dir}/pipeline; "
+            f"sample it with: gandiff sample {config.output_dir} --out samples.png"
         )
+
+
+class _UploadError(Exception):
+    """A finished run whose pipeline is saved, but whose upload to the Hub failed."""
 
 
 def _as_flags(message: str, names: Sequence[str]) -> str:
@@ -513,6 +596,7 @@ def _sample(args: argparse.Namespace) -> None:
     from .pil_utils import image_grid, scatter_plot
     from .pipelines.sampling import balanced_labels
 
+    _check_output_file(args.out, "--out", _picture_extensions())  # not after 1,000 steps
     pipeline, steps = _load_pipeline(args)
     generator = torch.Generator().manual_seed(args.seed)
     kwargs = {}
@@ -549,8 +633,10 @@ def _run_dataset(path: str, flag: str | None) -> str | None:
     """``--dataset`` if given, else the data set of the run `path` belongs to."""
     if flag is not None:
         return flag
+    from .configuration import load_config_file
+
     run = _run_folder(path)
-    return json.loads((run / "training_config.json").read_text(encoding="utf-8")).get("dataset") if run else None
+    return load_config_file(run / "training_config.json").get("dataset") if run else None
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -566,6 +652,8 @@ def _evaluate(args: argparse.Namespace) -> None:
         json_path = Path(args.json)
     else:
         json_path = Path(args.path) / _EVALUATION_NAME if Path(args.path).is_dir() else Path(_EVALUATION_NAME)
+    # evaluate_pipeline creates a missing folder
+    _check_output_file(json_path, "--json" if args.json is not None else "the result file", folder_must_exist=False)
     steps = args.steps or (50 if args.scheduler == "ddim" else None)  # None: evaluate_pipeline's T
     evaluate_pipeline(
         args.path,
@@ -586,6 +674,8 @@ def _plot(args: argparse.Namespace) -> None:
     from .plot import require_matplotlib
 
     require_matplotlib()  # before any sampling
+    # gandiff.plot creates a missing folder
+    _check_output_file(args.out, "--out", _figure_extensions(), folder_must_exist=False)
     print(f"wrote {_PICTURE_COMMANDS[args.picture](args)}")
 
 
@@ -686,25 +776,31 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
       a path the user gave.
     * ``PermissionError``: a read-only file or folder; a gated or private Hub repo (`gandiff.hub`
       turns huggingface_hub's errors into builtin ones).
-    * ``ConnectionError``, ``TimeoutError``: the Hub cannot be reached, or answers too slowly.
+    * ``HubError`` (`gandiff.hub`; also ``ConnectionError``, ``TimeoutError``): the Hub cannot be
+      reached, answers too slowly, refuses, or sent a corrupt file.
     * ``OSError`` with an errno of `_FILE_SYSTEM_ERRNOS`: a full disk, a read-only file system.
     * ``ImportError``: an optional package is missing (the messages name the extra to install).
     * ``MemoryError``, ``torch.OutOfMemoryError``: the sizes asked for do not fit.
     * ``NonFiniteLossError``: the run diverged with these settings;
-      ``InceptionWeightsUnavailableError``: weights that must be downloaded first.
+      ``InceptionWeightsUnavailableError``: weights that must be downloaded first;
+      ``_UploadError``: a finished, saved run whose upload failed (the message says where the
+      result is and how to upload it).
 
     Not in the list: ``TypeError``, ``AttributeError``, ``KeyError``, ``IndexError``,
     ``RuntimeError``, ``RecursionError``. In gandiff's own code they mean a bug. Input of the wrong
-    type, kind or depth is caught where it is read (`_load_pipeline`, the config readers) and
-    raised as one of the errors above, naming the file.
+    type, kind or depth is caught where it is read (`gandiff.configuration.load_config_file`,
+    ``from_config``, the pipeline's component check) and raised as a ValueError naming the file
+    or setting (`ComponentKindError` and `RegistryError` are ValueErrors too).
     """
     import torch
 
+    from .hub import HubError
     from .metrics.inception_fid import InceptionWeightsUnavailableError
     from .training.divergence import NonFiniteLossError
 
     return (
         ValueError,
+        HubError,
         FileNotFoundError,
         FileExistsError,
         NotADirectoryError,
@@ -717,6 +813,7 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
         torch.OutOfMemoryError,
         NonFiniteLossError,
         InceptionWeightsUnavailableError,
+        _UploadError,
     )
 
 

@@ -54,6 +54,7 @@ __all__ = [
     "resolve_file",
     "PushToHubMixin",
     "push_to_hub",
+    "create_repo",
     "make_model_card",
     "is_repo_id",
     "HubError",
@@ -711,7 +712,7 @@ def push_to_hub(
     from huggingface_hub import HfApi
 
     api = HfApi(token=token, library_name="gandiff", library_version=__version__)
-    repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+    repo_id = create_repo(repo_id, private=private, token=token)
     if revision is not None and revision != "main":
         api.create_branch(repo_id, branch=revision, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="gandiff-push-") as tmp:
@@ -726,6 +727,54 @@ def push_to_hub(
             commit_message=commit_message or f"Upload {type(obj).__name__} with gandiff",
             revision=revision,
         )
+
+
+def create_repo(repo_id: str, *, private: bool | None = None, token: str | None = None) -> str:
+    """Create the Hub repo `repo_id`, or check that it exists, with a token that may write there.
+
+    `gandiff train --push-to-hub` calls it before training, so that a missing login or an
+    unreachable Hub is reported at once rather than after the run.
+
+    Args:
+        repo_id: ``"namespace/name"`` (a bare name goes to the token owner's namespace).
+        private: make a new repo private; ``None`` uses the Hub's default (public).
+        token: a token with write access; by default the one of ``hf auth login`` / ``HF_TOKEN``.
+
+    Returns:
+        The repo id, with its namespace.
+
+    Raises:
+        HubAccessError: the Hub refused (HTTP 401/403: not logged in, or no write access there).
+        HubConnectionError: the Hub could not be reached, or failed.
+        HubTimeoutError: the Hub did not answer in time.
+    """
+    from huggingface_hub import HfApi, constants
+    from huggingface_hub.errors import HfHubHTTPError
+
+    hub = f"the Hub at {constants.ENDPOINT}"
+    api = HfApi(token=token, library_name="gandiff", library_version=__version__)
+    try:
+        return api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+    except HfHubHTTPError as err:
+        status = err.response.status_code if err.response is not None else None
+        if status in (401, 403):
+            raise HubAccessError(
+                f"{hub} refused to create or write the repo {repo_id!r} (HTTP {status}): log in (`hf auth login`, or "
+                "set HF_TOKEN) with a token that can write to its namespace"
+            ) from err
+        raise HubConnectionError(f"{hub} failed to create the repo {repo_id!r} (HTTP {status}). Retry later.") from err
+    except Exception as err:
+        for cause in _error_chain(err):
+            if _timed_out_request(cause) is not None:
+                raise HubTimeoutError(
+                    f"{hub} did not answer in time when creating the repo {repo_id!r}; retry later"
+                ) from err
+            if _is_network_error(cause):
+                raise HubConnectionError(
+                    f"could not reach {hub} to create the repo {repo_id!r} ({type(cause).__name__}: "
+                    f"{' '.join(str(cause).split())}); check your connection (and HF_ENDPOINT), then retry"
+                ) from err
+        raise
 
 
 class PushToHubMixin:

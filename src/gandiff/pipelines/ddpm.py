@@ -54,6 +54,7 @@ class DDPMPipeline(Pipeline):
     """
 
     is_diffusion = True
+    component_kinds = {"unet": "model", "denoiser": "model", "scheduler": "scheduler"}
 
     def __init__(self, unet=None, scheduler=None, denoiser=None):
         if (unet is None) == (denoiser is None):

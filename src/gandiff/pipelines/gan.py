@@ -39,6 +39,8 @@ class GANPipeline(Pipeline):
         True
     """
 
+    component_kinds = {"generator": "model", "discriminator": "model"}
+
     def __init__(self, generator=None, discriminator=None):
         if generator is None:
             raise ValueError("GANPipeline needs a generator network, e.g. gandiff.DCGANGenerator()")

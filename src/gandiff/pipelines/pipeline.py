@@ -32,6 +32,7 @@ from ..torch_utils import evaluating, randn_tensor
 
 __all__ = [
     "Pipeline",
+    "ComponentKindError",
     "ImagePipelineOutput",
     "PointsPipelineOutput",
     "evaluating",
@@ -39,6 +40,14 @@ __all__ = [
     "randn_tensor",
     "MODEL_INDEX_NAME",
 ]
+
+
+class ComponentKindError(TypeError, ValueError):
+    """A component of the wrong kind for its slot (a model where a scheduler goes, or the reverse).
+
+    A `TypeError` (an object of the wrong kind) and a `ValueError` (a bad value, often read from a
+    hand-edited ``model_index.json``), so either ``except`` catches it.
+    """
 
 
 @dataclass
@@ -83,7 +92,18 @@ class Pipeline(PushToHubMixin):
     # to swap and its call takes ``num_inference_steps``; one network call otherwise.
     is_diffusion: bool = False
 
+    # The registry kind ("model", "scheduler") each component slot takes; a component that states
+    # another kind is refused in __init__, not at the first call (a scheduler loaded into the
+    # network's slot from a hand-edited model_index.json used to fail with an AttributeError).
+    component_kinds: dict[str, str] = {}
+
     def __init__(self, **components: Any) -> None:
+        for name, component in components.items():
+            expected, stated = self.component_kinds.get(name), getattr(type(component), "registry_kind", None)
+            if component is not None and expected is not None and stated is not None and stated != expected:
+                raise ComponentKindError(
+                    f"{type(self).__name__}'s {name} must be a {expected}, got {type(component).__name__} (a {stated})"
+                )
         self._component_names = tuple(components)
         for name, component in components.items():
             setattr(self, name, component)

@@ -287,13 +287,21 @@ def load_checkpoint(
         The trainer state (``step``, the data position, the saved config, ...).
 
     Raises:
-        ValueError: the checkpoint lacks a module, optimizer or scheduler asked for.
+        ValueError: the checkpoint lacks a module, optimizer or scheduler asked for, or one of its
+            files is damaged (the message names the file).
     """
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     path = Path(path)
-    state = json.loads((path / _STATE).read_text(encoding="utf-8"))
-    tensors = load_file(str(path / _TENSORS))
+    state = _read_state(path)
+    try:
+        tensors = load_file(str(path / _TENSORS))
+    except (SafetensorError, OSError) as err:
+        raise ValueError(
+            f"{path / _TENSORS} is not a readable safetensors file ({err}); it may be truncated: resume from "
+            "another checkpoint"
+        ) from None
     for group, targets in (("modules", modules), ("optimizers", optimizers), ("lr_schedulers", lr_schedulers)):
         missing = sorted(set(targets) - set(state[group]))
         if missing:
@@ -334,7 +342,13 @@ def checkpoint_step(path: str | os.PathLike) -> int:
 def _read_state(path: Path) -> dict[str, Any]:
     if not (path / _STATE).is_file():
         raise FileNotFoundError(f"{path} is not a complete checkpoint (no {_STATE})")
-    return json.loads((path / _STATE).read_text(encoding="utf-8"))
+    try:
+        return json.loads((path / _STATE).read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ValueError(
+            f"{path / _STATE} is not a readable checkpoint state ({type(err).__name__}: {err}); it may be "
+            "truncated: resume from another checkpoint"
+        ) from None
 
 
 def checkpoint_modules(path: str | os.PathLike) -> list[str]:
