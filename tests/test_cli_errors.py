@@ -306,3 +306,16 @@ def test_user_errors_print_as_one_line(error, line):
 @pytest.mark.parametrize("error", [TypeError("x"), KeyError("x"), AttributeError("x"), RuntimeError("x"), OSError(5)])
 def test_bugs_are_not_user_errors(error):
     assert cli._user_error_message(error) is None
+
+
+def test_a_pipe_named_like_an_image_is_skipped_instead_of_hanging(tmp_path):
+    """`gandiff train` on an image folder holding a FIFO named pipe.png waited for it forever."""
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(4):
+        Image.new("RGB", (28, 28), (60 * i, 0, 0)).save(images / f"{i}.png")
+    os.mkfifo(images / "pipe.png")
+    argv = ["train", "gan", "--dataset", images, "--output-dir", tmp_path / "run", *TINY, "--batch-size", "2"]
+    result = _gandiff(*argv, timeout=300)
+    assert result.returncode == 0 and "skipping 1 unreadable image file(s)" in result.stderr, result.stderr
+    assert "pipe.png" in result.stderr

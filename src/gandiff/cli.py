@@ -49,7 +49,6 @@ from .choices import SCHEDULERS as _SCHEDULERS  # torch-free, so `gandiff --help
 
 __all__ = ["build_parser", "main"]
 
-_PICTURES = ("schedules", "forward", "reverse", "gan-curves", "scatter")
 _EVALUATION_NAME = "evaluation.json"
 
 
@@ -346,7 +345,7 @@ def _add_plot_command(commands) -> None:
         help="draw a picture of a process or a run into a PNG",
         description="Pictures for understanding diffusion and GANs (needs gandiff[plot]).",
     )
-    pictures = plot.add_subparsers(dest="picture", required=True, metavar="{" + ",".join(_PICTURES) + "}")
+    pictures = plot.add_subparsers(dest="picture", required=True, metavar="{" + ",".join(_PICTURE_COMMANDS) + "}")
 
     schedules = pictures.add_parser(
         "schedules",
@@ -594,6 +593,7 @@ def _sample(args: argparse.Namespace) -> None:
     import torch
 
     from .pil_utils import image_grid, scatter_plot
+    from .pipelines.pipeline import PointsPipelineOutput
     from .pipelines.sampling import balanced_labels
 
     _check_output_file(args.out, "--out", _picture_extensions())  # not after 1,000 steps
@@ -612,10 +612,10 @@ def _sample(args: argparse.Namespace) -> None:
             )
         kwargs["rejection_sampling"] = True
     out = pipeline(batch_size=args.num_samples, generator=generator, output_type="pt", **kwargs)
-    if hasattr(out, "images"):
-        picture = image_grid(out.images)
-    else:
+    if isinstance(out, PointsPipelineOutput):
         picture = scatter_plot(out.points)  # no data to show: a pipeline does not know its data set
+    else:
+        picture = image_grid(out.images)
     picture.save(args.out)
     print(f"wrote {args.out}")
 

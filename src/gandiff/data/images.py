@@ -362,6 +362,8 @@ def _probe(path: Path) -> tuple[str, tuple[int, int]] | None:
     """(mode, size) of the image at `path` after decoding all of it, or None if it is unreadable."""
     from PIL import Image
 
+    if not path.is_file():  # a pipe or a device named like an image: opening it would block, or never end
+        return None
     try:
         with Image.open(path) as image:
             image.load()  # decodes everything: a truncated file fails here, not at open()
