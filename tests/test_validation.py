@@ -67,3 +67,18 @@ def test_unet_refuses_non_finite_numbers(setting):
     name = next(iter(setting))
     with pytest.raises(ValueError, match=f"{name} must be a finite number"):
         UNet2DModel(**TINY_UNET, **setting)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"num_samples": 0}, "num_samples must be an integer > 0, got 0"),
+        ({"resolution": True}, "resolution must be an integer > 0, got True"),  # was taken as resolution 1
+        ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+    ],
+)
+def test_load_dataset_checks_its_options_with_the_same_family(options, message):
+    from gandiff.data.datasets import load_dataset
+
+    with pytest.raises(ValueError, match=message):
+        load_dataset("ring8", **options)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from torch.utils.data import Dataset
 
+from ..validation import check_positive
 from .huggingface import is_saved_dataset, load_huggingface
 from .images import load_digits, load_image_folder, load_mnist5k
 from .points import POINT_SETS, load_points
@@ -54,12 +55,9 @@ def _looks_like_path(text: str) -> bool:
 
 
 def _check_options(resolution: int | None, num_samples: int | None, seed: int) -> None:
-    if resolution is not None and (not isinstance(resolution, int) or resolution < 1):
-        raise ValueError(f"resolution must be a positive integer or None, got {resolution!r}")
-    if num_samples is not None and (not isinstance(num_samples, int) or num_samples < 1):
-        raise ValueError(f"num_samples must be a positive integer or None, got {num_samples!r}")
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_positive("resolution", resolution, allow_none=True)
+    check_positive("num_samples", num_samples, allow_none=True)
+    check_positive("seed", seed, allow_zero=True)
 
 
 def load_dataset(
