@@ -136,6 +136,20 @@ def test_evaluation_json_survives_a_resave(tmp_path):
     assert json.loads((target / "evaluation.json").read_text()) == {"fid": 12.5}
 
 
+def test_a_resumed_runs_output_keeps_evaluation_json(tmp_path):
+    from PIL import Image
+
+    from gandiff.training.config import DiffusionTrainingConfig
+    from gandiff.training.output import save_run_output
+
+    config = DiffusionTrainingConfig(output_dir=str(tmp_path / "run"), dataset="ring8")
+    folder = save_run_output(small_pipeline(0), config, {}, Image.new("RGB", (4, 4)))
+    write_text_atomic(folder / "evaluation.json", '{"fid": 12.5}\n')  # `gandiff evaluate RUN/pipeline`
+    assert save_run_output(small_pipeline(1), config, {}, Image.new("RGB", (4, 4))) == folder  # the resumed run ends
+    assert json.loads((folder / "evaluation.json").read_text()) == {"fid": 12.5}
+    assert same_weights(weights_of(Pipeline.from_pretrained(folder)), weights_of(small_pipeline(1)))
+
+
 def test_stale_weights_and_components_go_but_user_files_stay(tmp_path):
     target = tmp_path / "pipe"
     small_pipeline().save_pretrained(target)
