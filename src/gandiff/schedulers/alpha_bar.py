@@ -8,18 +8,21 @@ selection, the previous-timestep lookup and the forward process. Each sampler ad
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import torch
 
 from ..choices import PREDICTION_TYPES, TIMESTEP_SPACINGS
-from ..validation import check_choice, check_positive
+from ..validation import check_bool, check_choice, check_number, check_positive
 from .parametrisation import q_sample, velocity
 from .protocol import SchedulerMixin
 from .schedules import make_betas
 from .timesteps import previous_timestep, select_timesteps
 
 __all__ = ["AlphaBarScheduler", "check_sampling_options"]
+
+logger = logging.getLogger(__name__)
 
 
 def check_sampling_options(
@@ -29,23 +32,48 @@ def check_sampling_options(
     clip_sample_range: float,
     dynamic_thresholding_ratio: float,
     sample_max_value: float,
+    *,
+    clip_sample: bool = False,
+    thresholding: bool = False,
+    num_train_timesteps: int | None = None,
+    rescale_betas_zero_snr: bool = False,
 ) -> None:
     """Raise `ValueError` naming the valid values for a bad sampling setting (DDPM and DDIM).
 
     Args:
         prediction_type: one of `PREDICTION_TYPES`.
         timestep_spacing: one of `TIMESTEP_SPACINGS`.
-        steps_offset: an int >= 0.
-        clip_sample_range: the clipping bound, > 0.
+        steps_offset: an int in [0, T − 1]: it shifts ``"leading"`` timesteps, which must stay
+            training timesteps.
+        clip_sample_range: the clipping bound, a finite number > 0.
         dynamic_thresholding_ratio: a quantile in (0, 1].
-        sample_max_value: the largest dynamic threshold, > 0.
+        sample_max_value: the largest dynamic threshold, a finite number > 0.
+        clip_sample: a bool (a string such as ``"no"`` would be true).
+        thresholding: a bool.
+        num_train_timesteps: T, an int > 0, for the bound on `steps_offset`.
+        rescale_betas_zero_snr: with ``prediction_type="epsilon"``, logs a warning: ε says nothing
+            of x_0 at the last training timestep, where ᾱ = 0 (see `predict_x0`).
 
     Raises:
         ValueError: for the first setting that is not valid.
     """
     check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
     check_choice("timestep_spacing", timestep_spacing, TIMESTEP_SPACINGS)
+    check_positive("num_train_timesteps", num_train_timesteps, allow_none=True)
     check_positive("steps_offset", steps_offset, allow_zero=True)
+    if num_train_timesteps is not None and steps_offset >= num_train_timesteps:
+        raise ValueError(
+            f"steps_offset={steps_offset} must be < num_train_timesteps={num_train_timesteps}: the shifted "
+            "timesteps must be training timesteps (Stable Diffusion uses 1)"
+        )
+    check_bool("clip_sample", clip_sample)
+    check_bool("thresholding", thresholding)
+    for name, value in (
+        ("clip_sample_range", clip_sample_range),
+        ("dynamic_thresholding_ratio", dynamic_thresholding_ratio),
+        ("sample_max_value", sample_max_value),
+    ):
+        check_number(name, value)
     if not clip_sample_range > 0:
         raise ValueError(f"clip_sample_range must be > 0 (x_0 is clipped to ±range), got {clip_sample_range!r}")
     if not 0 < dynamic_thresholding_ratio <= 1:
@@ -54,6 +82,11 @@ def check_sampling_options(
         )
     if not sample_max_value > 0:
         raise ValueError(f"sample_max_value must be > 0, got {sample_max_value!r}")
+    if rescale_betas_zero_snr is True and prediction_type == "epsilon":
+        logger.warning(
+            "rescale_betas_zero_snr=True with prediction_type='epsilon': at the last training timestep ᾱ = 0 and "
+            "x_0 cannot be read from ε; Lin et al. 2024 train zero-SNR schedules with prediction_type='v_prediction'"
+        )
 
 
 class AlphaBarScheduler(SchedulerMixin):

@@ -14,6 +14,7 @@ import torch
 
 from ..registry import register
 from ..torch_utils import randn_tensor
+from ..validation import check_bool
 from .alpha_bar import AlphaBarScheduler, check_sampling_options
 from .parametrisation import clip_predicted_x0, predict_epsilon, predict_x0
 from .protocol import SchedulerOutput
@@ -39,8 +40,10 @@ class DDIMScheduler(AlphaBarScheduler):
             `DDPMScheduler`.
 
     Raises:
-        ValueError: for an unknown schedule, prediction type or spacing, a non-positive T, a
-            bad β range or bad `trained_betas`, naming the valid values.
+        ValueError: naming the valid values, for an unknown schedule, prediction type or spacing, a T
+            outside [1, 100000], a bad β range or bad `trained_betas`, β whose ᾱ a step cannot
+            divide by (`gandiff.schedulers.schedules.check_alpha_bar`), a flag that is not a bool,
+            or a setting that is not a finite number; every config it accepts samples finite numbers.
 
     Example:
         >>> import torch
@@ -81,7 +84,12 @@ class DDIMScheduler(AlphaBarScheduler):
             clip_sample_range,
             dynamic_thresholding_ratio,
             sample_max_value,
+            clip_sample=clip_sample,
+            thresholding=thresholding,
+            num_train_timesteps=num_train_timesteps,
+            rescale_betas_zero_snr=rescale_betas_zero_snr,
         )
+        check_bool("set_alpha_to_one", set_alpha_to_one)
         self._build_tables(
             num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas, rescale_betas_zero_snr
         )

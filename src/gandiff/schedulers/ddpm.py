@@ -59,11 +59,14 @@ class DDPMScheduler(AlphaBarScheduler):
             ``"trailing"`` or ``"linspace"`` (Lin et al. 2024, Table 2).
         steps_offset: added to every ``"leading"`` timestep (1 for Stable Diffusion).
         rescale_betas_zero_snr: rescale β so that ᾱ_T = 0 (Lin et al. 2024, Algorithm 1); pair
-            it with ``prediction_type="v_prediction"``, since x_0 cannot be read from ε at ᾱ = 0.
+            it with ``prediction_type="v_prediction"``, since x_0 cannot be read from ε at ᾱ = 0
+            (with ε, that step reads x̂_0 with ᾱ = 2⁻²⁴ and a warning is logged; see `predict_x0`).
 
     Raises:
-        ValueError: for an unknown schedule, variance type, prediction type or spacing, a
-            non-positive T, a bad β range or bad `trained_betas`, naming the valid values.
+        ValueError: naming the valid values, for an unknown schedule, variance type, prediction type or spacing, a T
+            outside [1, 100000], a bad β range or bad `trained_betas`, β whose ᾱ a step cannot
+            divide by (`gandiff.schedulers.schedules.check_alpha_bar`), a flag that is not a bool,
+            or a setting that is not a finite number; every config it accepts samples finite numbers.
 
     Example:
         >>> import torch
@@ -109,6 +112,10 @@ class DDPMScheduler(AlphaBarScheduler):
             clip_sample_range,
             dynamic_thresholding_ratio,
             sample_max_value,
+            clip_sample=clip_sample,
+            thresholding=thresholding,
+            num_train_timesteps=num_train_timesteps,
+            rescale_betas_zero_snr=rescale_betas_zero_snr,
         )
         self._build_tables(
             num_train_timesteps, beta_start, beta_end, beta_schedule, trained_betas, rescale_betas_zero_snr

@@ -29,6 +29,9 @@ __all__ = [
     "dynamic_threshold",
 ]
 
+# The ᾱ ε-prediction divides by where the schedule has ᾱ_t = 0 (see predict_x0).
+_ZERO_SNR_ALPHA_BAR = 2.0**-24
+
 # -- the network's output, read as x_0 or ε ------------------------------------------------------
 
 
@@ -43,6 +46,11 @@ def predict_x0(
     * ``"sample"``: the network predicts x_0 itself;
     * ``"v_prediction"``: x̂_0 = √ᾱ_t x_t − √(1 − ᾱ_t) v_θ, where v = √ᾱ_t ε − √(1 − ᾱ_t) x_0
       (Salimans & Ho 2022, §4).
+
+    At ᾱ_t = 0, the last timestep of a zero-terminal-SNR schedule (Lin et al. 2024), x_t is pure
+    noise and ε_θ says nothing of x_0: ε-prediction then reads x̂_0 as if ᾱ_t were 2⁻²⁴ (as
+    diffusers' Euler scheduler does), so the step stays finite. Such schedules are meant for
+    v-prediction.
 
     Args:
         model_output: the network's output at step t, shaped like `sample`.
@@ -63,7 +71,11 @@ def predict_x0(
     """
     check_choice("prediction_type", prediction_type, PREDICTION_TYPES)
     if prediction_type == "epsilon":
-        return (sample - (1 - alpha_bar_t) ** 0.5 * model_output) / alpha_bar_t**0.5
+        if isinstance(alpha_bar_t, torch.Tensor):
+            divisor = torch.where(alpha_bar_t == 0, _ZERO_SNR_ALPHA_BAR, alpha_bar_t)
+        else:
+            divisor = alpha_bar_t if alpha_bar_t > 0 else _ZERO_SNR_ALPHA_BAR
+        return (sample - (1 - alpha_bar_t) ** 0.5 * model_output) / divisor**0.5
     if prediction_type == "sample":
         return model_output
     return alpha_bar_t**0.5 * sample - (1 - alpha_bar_t) ** 0.5 * model_output  # "v_prediction"
@@ -116,8 +128,9 @@ def q_sample(
     Returns:
         x_t, in `original_samples`' dtype and device.
     """
-    sqrt_alpha_bar = _per_sample(alphas_cumprod.sqrt(), timesteps, original_samples)
-    sqrt_one_minus_alpha_bar = _per_sample((1 - alphas_cumprod).sqrt(), timesteps, original_samples)
+    index = _timestep_index(timesteps, len(alphas_cumprod), original_samples.device)
+    sqrt_alpha_bar = _per_sample(alphas_cumprod.sqrt(), index, original_samples)
+    sqrt_one_minus_alpha_bar = _per_sample((1 - alphas_cumprod).sqrt(), index, original_samples)
     return sqrt_alpha_bar * original_samples + sqrt_one_minus_alpha_bar * noise
 
 
@@ -135,17 +148,28 @@ def velocity(
     Returns:
         v, in `original_samples`' dtype and device.
     """
-    sqrt_alpha_bar = _per_sample(alphas_cumprod.sqrt(), timesteps, original_samples)
-    sqrt_one_minus_alpha_bar = _per_sample((1 - alphas_cumprod).sqrt(), timesteps, original_samples)
+    index = _timestep_index(timesteps, len(alphas_cumprod), original_samples.device)
+    sqrt_alpha_bar = _per_sample(alphas_cumprod.sqrt(), index, original_samples)
+    sqrt_one_minus_alpha_bar = _per_sample((1 - alphas_cumprod).sqrt(), index, original_samples)
     return sqrt_alpha_bar * noise - sqrt_one_minus_alpha_bar * original_samples
 
 
-def _per_sample(table: torch.Tensor, timesteps: torch.Tensor | int, like: torch.Tensor) -> torch.Tensor:
-    """table[timesteps] in `like`'s dtype and device, shaped (B, 1, ..., 1) to broadcast over it."""
+def _timestep_index(timesteps: torch.Tensor | int, num_train_timesteps: int, device: torch.device) -> torch.Tensor:
+    """`timesteps` as int64 indices on `device`, checked to be training timesteps: a negative one
+    would silently index from the end of the table (t = −1 is the last, noisiest step)."""
+    timesteps = torch.as_tensor(timesteps)
+    if timesteps.numel() and (timesteps.min() < 0 or timesteps.max() > num_train_timesteps - 1):
+        shown = timesteps.flatten().tolist()
+        shown = shown if len(shown) <= 8 else [*shown[:8], "..."]
+        raise ValueError(f"timesteps must lie in [0, {num_train_timesteps - 1}] (the training timesteps), got {shown}")
+    return timesteps.to(device).long()
+
+
+def _per_sample(table: torch.Tensor, index: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """table[index] in `like`'s dtype and device, shaped (B, 1, ..., 1) to broadcast over it."""
     # Cast on the table's device first: float64 does not exist on every accelerator (MPS).
     table = table.to(dtype=like.dtype).to(like.device)
-    values = table[torch.as_tensor(timesteps, device=like.device).long()]
-    return values.reshape(-1, *([1] * (like.ndim - 1)))
+    return table[index].reshape(-1, *([1] * (like.ndim - 1)))
 
 
 # -- keeping x̂_0 in the data range --------------------------------------------------------------
@@ -170,7 +194,10 @@ def clip_predicted_x0(pred_x0: torch.Tensor, config: Mapping) -> torch.Tensor:
     if config["thresholding"]:
         return dynamic_threshold(pred_x0, config["dynamic_thresholding_ratio"], config["sample_max_value"])
     if config["clip_sample"]:
-        return pred_x0.clamp(-config["clip_sample_range"], config["clip_sample_range"])
+        # A range past the dtype's largest number (1e39 for float32) clips nothing; torch would
+        # refuse to convert it.
+        bound = min(config["clip_sample_range"], torch.finfo(pred_x0.dtype).max)
+        return pred_x0.clamp(-bound, bound)
     return pred_x0
 
 
@@ -193,6 +220,9 @@ def dynamic_threshold(pred_x0: torch.Tensor, ratio: float, max_value: float) -> 
     # torch.quantile accepts only float32 and float64.
     if flat.dtype not in (torch.float32, torch.float64):
         flat = flat.float()
+    # s divides x̂_0: keep max_value a normal number of the dtype (1e-300 would round to 0 in float32).
+    finfo = torch.finfo(flat.dtype)
+    max_value = min(max(max_value, finfo.tiny), finfo.max)
     s = torch.quantile(flat.abs(), ratio, dim=1).clamp(min=1, max=max_value).unsqueeze(1)  # (B, 1)
     flat = torch.maximum(torch.minimum(flat, s), -s) / s
     return flat.reshape(pred_x0.shape).to(pred_x0.dtype)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import torch
 
 from ..choices import BETA_SCHEDULES, RANGED_BETA_SCHEDULES
-from ..validation import check_choice, check_positive
+from ..validation import check_bool, check_choice, check_number, check_positive
 
 __all__ = [
     "BETA_SCHEDULES",
@@ -30,7 +30,16 @@ __all__ = [
     "cosine_betas",
     "sigmoid_betas",
     "rescale_zero_terminal_snr",
+    "check_alpha_bar",
+    "MAX_TRAIN_TIMESTEPS",
 ]
+
+# A bound on T for configs read from files: the tables take 24 bytes per timestep, and models are
+# trained with T = 1000 (Ho et al.) to 4000 (Nichol & Dhariwal).
+MAX_TRAIN_TIMESTEPS = 100_000
+# The smallest normal float32. Steps read x_0 from ε as (x_t − √(1 − ᾱ_t) ε) / √ᾱ_t in the
+# sample's dtype: with ᾱ_t below this, 1 / √ᾱ_t overflows float32 (or ᾱ_t is 0 and it is NaN).
+_SMALLEST_ALPHA_BAR = torch.finfo(torch.float32).tiny
 
 
 def linear_betas(num_train_timesteps: int, beta_start: float, beta_end: float) -> torch.Tensor:
@@ -149,15 +158,29 @@ def make_betas(
         The T betas, float64.
 
     Raises:
-        ValueError: naming the fix, for an unknown schedule, a non-positive T, a range that is
-            not 0 < beta_start < beta_end < 1 (for schedules that read it), or trained betas of
-            the wrong length or outside (0, 1).
+        ValueError: naming the fix, for an unknown schedule, a T outside [1, `MAX_TRAIN_TIMESTEPS`],
+            a range that is not 0 < beta_start < beta_end < 1 (for schedules that read it),
+            trained betas of the wrong length or outside (0, 1), or betas whose ᾱ_t a sampler
+            cannot divide by (see `check_alpha_bar`).
     """
     check_positive("num_train_timesteps", num_train_timesteps)
+    if num_train_timesteps > MAX_TRAIN_TIMESTEPS:
+        raise ValueError(
+            f"num_train_timesteps={num_train_timesteps} is more than {MAX_TRAIN_TIMESTEPS:,}; diffusion models "
+            "are trained with 1000 to 4000 timesteps"
+        )
     check_choice("beta_schedule", beta_schedule, BETA_SCHEDULES)
+    check_bool("rescale_betas_zero_snr", rescale_betas_zero_snr)
+    if rescale_betas_zero_snr and num_train_timesteps < 2:
+        raise ValueError(
+            "rescale_betas_zero_snr needs num_train_timesteps >= 2: it moves the last ᾱ to 0 and keeps the first"
+        )
     if trained_betas is not None:
         betas = _checked_trained_betas(trained_betas, num_train_timesteps)
     else:
+        if beta_schedule in RANGED_BETA_SCHEDULES:
+            check_number("beta_start", beta_start)
+            check_number("beta_end", beta_end)
         if beta_schedule in RANGED_BETA_SCHEDULES and not 0 < beta_start < beta_end < 1:
             raise ValueError(
                 f"beta_schedule={beta_schedule!r} needs 0 < beta_start < beta_end < 1, got beta_start={beta_start!r}, "
@@ -173,11 +196,53 @@ def make_betas(
             betas = cosine_betas(num_train_timesteps)
     if rescale_betas_zero_snr:
         betas = rescale_zero_terminal_snr(betas)
+    check_alpha_bar(betas, zero_terminal_snr=rescale_betas_zero_snr)
     return betas
 
 
+def check_alpha_bar(betas: torch.Tensor, zero_terminal_snr: bool = False) -> None:
+    """Raise `ValueError` unless a sampler can divide by every 1 − ᾱ_t and √ᾱ_t of `betas`.
+
+    The reverse steps divide by 1 − ᾱ_t (DDPM's posterior, Ho et al. 2020 eq. 7; DDIM's σ_t,
+    Song et al. 2021 eq. 16) and by √ᾱ_t (x_0 read from ε, eq. 15). So ᾱ_t = Π_{s≤t} (1 − β_s)
+    must fall at every step in float64 — a β below about 1e-15 leaves 1 − β = 1 — and must stay
+    a normal float32 number (≥ 1.2e-38), which a schedule of large β underflows. A zero-terminal-
+    SNR schedule (Lin et al. 2024) ends at exactly ᾱ_T = 0 by design, and only there.
+
+    Args:
+        betas: the T betas, float64.
+        zero_terminal_snr: the last ᾱ is 0 on purpose (`rescale_zero_terminal_snr`).
+
+    Raises:
+        ValueError: naming the first timestep at fault and the valid range.
+    """
+    alpha_bar = torch.cumprod(1 - betas, dim=0)
+    positive = alpha_bar[:-1] if zero_terminal_snr else alpha_bar
+    underflow = (positive < _SMALLEST_ALPHA_BAR).nonzero()
+    if len(underflow):
+        t = int(underflow[0, 0])
+        raise ValueError(
+            f"ᾱ = Π (1 − β) falls to {float(alpha_bar[t]):.3g} at timestep {t}, below float32's smallest normal "
+            f"number {_SMALLEST_ALPHA_BAR:.3g}, so x_0 = (x_t − √(1 − ᾱ) ε) / √ᾱ overflows; lower beta_end or "
+            f"num_train_timesteps (Ho et al.'s β from 1e-4 to 0.02 over 1000 steps end at ᾱ = 4e-5)"
+        )
+    previous = torch.cat([alpha_bar.new_ones(1), alpha_bar[:-1]])
+    flat = (alpha_bar >= previous).nonzero()
+    if len(flat):
+        t = int(flat[0, 0])
+        raise ValueError(
+            f"β at timestep {t} is {float(betas[t]):.3g}: so small that 1 − β rounds to 1 in float64, ᾱ does not "
+            "fall and the reverse step would divide by zero; use betas >= 1e-15"
+        )
+
+
 def _checked_trained_betas(trained_betas: Sequence[float] | torch.Tensor, num_train_timesteps: int) -> torch.Tensor:
-    betas = torch.as_tensor(trained_betas, dtype=torch.float64).flatten().clone()
+    try:
+        betas = torch.as_tensor(trained_betas, dtype=torch.float64).flatten().clone()
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(
+            f"trained_betas must be a list of {num_train_timesteps} numbers in (0, 1), got {trained_betas!r}"
+        ) from None
     if betas.numel() != num_train_timesteps:
         raise ValueError(
             f"trained_betas has {betas.numel()} values but num_train_timesteps={num_train_timesteps}; "
