@@ -74,3 +74,27 @@ def test_old_import_paths_name_the_same_classes():
     assert gan.GANTrainingConfig is training.GANTrainingConfig is GANTrainingConfig
     assert common.TrainingConfig is training.TrainingConfig is TrainingConfig
     assert diffusion.BETA_SCHEDULES is config_module.BETA_SCHEDULES and gan.REGULARIZERS is config_module.REGULARIZERS
+
+
+@pytest.mark.parametrize(
+    ("cls", "setting", "value"),
+    [
+        (DiffusionTrainingConfig, "learning_rate", float("inf")),  # was accepted: every step NaN
+        (DiffusionTrainingConfig, "learning_rate", float("nan")),
+        (TrainingConfig, "ema_decay", 1.0),
+        (TrainingConfig, "center_crop", "no"),  # a truthy string was taken as True
+        (TrainingConfig, "resolution", 0),
+        (TrainingConfig, "checkpoints_total_limit", 0),
+        (DiffusionTrainingConfig, "snr_gamma", -5.0),
+        (DiffusionTrainingConfig, "num_train_timesteps", 10.5),
+        (GANTrainingConfig, "gp_lambda", float("nan")),
+        (GANTrainingConfig, "clip_value", 0.0),
+        (GANTrainingConfig, "adam_betas", (0.5,)),
+        (GANTrainingConfig, "adam_betas", (0.5, 1.0)),
+        (GANTrainingConfig, "latent_dim", 0),
+    ],
+)
+def test_invalid_values_fail_in_init_with_one_line_naming_the_setting(cls, setting, value):
+    with pytest.raises(ValueError, match=setting) as error:
+        cls(**{setting: value})
+    assert "\n" not in str(error.value)

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..validation import check_choice
+from ..validation import check_bool, check_choice, check_int, check_number
 
 __all__ = [
     "TrainingConfig",
@@ -107,7 +107,9 @@ class TrainingConfig:
         max_grad_norm: clip the gradients' global norm to this (None: no clipping).
         mixed_precision: ``"no"``, ``"bf16"`` (CPU or GPU) or ``"fp16"`` (GPU); losses stay fp32.
         ema_decay: decay of the exponential moving average of the weights, which is what
-            samples and the saved pipeline use; None trains and saves without one.
+            samples and the saved pipeline use; None trains and saves without one. The decay
+            warms up as in diffusers' ``EMAModel``: min(ema_decay, (1 + t) / (10 + t)) after t
+            updates (`gandiff.training.ema`).
         seed: seeds the model initialization, the data order and every random draw.
         output_dir: where checkpoints, logs, samples and the pipeline go.
         checkpoint_every: save a checkpoint every this many steps (and always at the end).
@@ -192,17 +194,19 @@ class TrainingConfig:
             "log_every",
             "num_sample_images",
         ):
-            _check_int(name, getattr(self, name), minimum=1)
+            check_int(name, getattr(self, name), minimum=1)
         for name in ("lr_warmup_steps", "sample_every", "num_workers", "seed"):
-            _check_int(name, getattr(self, name), minimum=0)
-        if self.checkpoints_total_limit is not None:
-            _check_int("checkpoints_total_limit", self.checkpoints_total_limit, minimum=1)
-        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
-            raise ValueError(f"ema_decay must lie in (0, 1) (or be None for no EMA), got {self.ema_decay!r}")
-        if self.learning_rate is not None and not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
-            raise ValueError(f"max_grad_norm must be > 0 (or None for no clipping), got {self.max_grad_norm!r}")
+            check_int(name, getattr(self, name), minimum=0)
+        for name in ("center_crop", "random_flip", "class_conditional", "push_to_hub"):
+            check_bool(name, getattr(self, name))
+        _check_optional(check_int, "resolution", self.resolution, "None keeps the data's size", minimum=1)
+        _check_optional(check_int, "num_samples", self.num_samples, "None: all of them", minimum=1)
+        _check_optional(
+            check_int, "checkpoints_total_limit", self.checkpoints_total_limit, "None: keep all", minimum=1
+        )
+        _check_optional(check_number, "ema_decay", self.ema_decay, "None: no EMA", above=0, below=1)
+        _check_optional(check_number, "learning_rate", self.learning_rate, "None: the paper's", above=0)
+        _check_optional(check_number, "max_grad_norm", self.max_grad_norm, "None: no clipping", above=0)
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("push_to_hub needs hub_model_id, the 'namespace/name' of the repo to upload to")
 
@@ -260,9 +264,14 @@ class TrainingConfig:
         }
 
 
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def _check_optional(check, name: str, value: Any, none_means: str, **bounds: Any) -> None:
+    """`check` a setting that may also be None, saying in the error what None does."""
+    if value is None:
+        return
+    try:
+        check(name, value, **bounds)
+    except ValueError as error:
+        raise ValueError(f"{error} ({none_means})") from None
 
 
 _DIFFUSION = "diffusion"
@@ -313,10 +322,9 @@ class DiffusionTrainingConfig(TrainingConfig):
         check_choice("beta_schedule", self.beta_schedule, BETA_SCHEDULES)
         check_choice("variance_type", self.variance_type, VARIANCE_TYPES)
         check_choice("prediction_type", self.prediction_type, PREDICTION_TYPES)
-        if self.snr_gamma is not None and not self.snr_gamma > 0:
-            raise ValueError(
-                f"snr_gamma must be > 0 (Hang et al. use 5), or None for no weighting; got {self.snr_gamma!r}"
-            )
+        check_int("num_train_timesteps", self.num_train_timesteps, minimum=1)
+        check_int("num_inference_steps", self.num_inference_steps, minimum=1)
+        _check_optional(check_number, "snr_gamma", self.snr_gamma, "Hang et al. use 5; None: no weighting", above=0)
         if not 0 < self.num_inference_steps <= self.num_train_timesteps:
             raise ValueError(
                 f"num_inference_steps must lie in [1, {self.num_train_timesteps}], got {self.num_inference_steps}"
@@ -381,9 +389,13 @@ class GANTrainingConfig(TrainingConfig):
         if self.optimizer == "adam" and self.adam_betas is None:
             self.adam_betas = (0.5, 0.999)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        if not isinstance(self.d_steps, int) or self.d_steps < 1:
-            raise ValueError(f"d_steps must be an integer >= 1, got {self.d_steps!r}")
+        check_int("d_steps", self.d_steps, minimum=1)
         if self.adam_betas is not None:
+            if len(self.adam_betas) != 2:
+                raise ValueError(f"adam_betas must be two numbers (β1, β2), got {self.adam_betas!r}")
+            for beta in self.adam_betas:
+                check_number("adam_betas", beta, at_least=0, below=1)
             self.adam_betas = tuple(float(b) for b in self.adam_betas)
-        if self.latent_dim is not None and (not isinstance(self.latent_dim, int) or self.latent_dim < 1):
-            raise ValueError(f"latent_dim must be a positive integer (or None), got {self.latent_dim!r}")
+        for name in ("gp_lambda", "r1_gamma", "clip_value"):
+            check_number(name, getattr(self, name), above=0)
+        _check_optional(check_int, "latent_dim", self.latent_dim, "None: 100 for images, 2 for points", minimum=1)
