@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from ..models.mlp import MLPDenoiser
 from ..models.unet_2d import UNet2DModel
 from ..pipelines.ddpm import DDPMPipeline
+from ..pipelines.sampling import draw_samples
 from ..schedulers.ddim import DDIMScheduler
 from ..schedulers.ddpm import DDPMScheduler
 from .accelerator import autocast, backward
@@ -295,8 +296,8 @@ class DiffusionTrainer(Trainer):
             Images (N, C, H, W) in [0, 1], or points (N, D).
         """
         pipeline = self.pipeline(DDIMScheduler.from_config(self.noise_scheduler.config))
-        steps = self.config.num_inference_steps
-        return self._draw(pipeline, pipeline.network, num_samples, seed, num_inference_steps=steps)
+        pipeline.set_progress_bar_config(disable=True)
+        return draw_samples(pipeline, num_samples, seed=seed, num_inference_steps=self.config.num_inference_steps)
 
     def _state(self) -> dict:
         """What a checkpoint holds besides the step, the data position and the config."""

@@ -34,6 +34,7 @@ import torch
 from ..models.dcgan import SUPPORTED_RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
 from ..models.mlp import MLPDiscriminator, MLPGenerator
 from ..pipelines.gan import GANPipeline
+from ..pipelines.sampling import draw_samples
 from .accelerator import autocast, backward
 from .batches import load_training_data, num_classes_for
 from .config import OPTIMIZERS, REGULARIZERS, GANTrainingConfig
@@ -352,8 +353,7 @@ class GANTrainer(Trainer):
         Returns:
             Images (N, C, H, W) in [0, 1], or points (N, D).
         """
-        pipeline = self.pipeline()
-        return self._draw(pipeline, pipeline.generator, num_samples, seed)
+        return draw_samples(self.pipeline(), num_samples, seed=seed)
 
     def _state(self) -> dict:
         """What a checkpoint holds besides the step, the data position and the config."""

@@ -29,8 +29,6 @@ from typing import Any
 import torch
 
 from ..pil_utils import image_grid, loss_curve, scatter_plot
-from ..pipelines.sampling import balanced_labels
-from ..torch_utils import evaluating
 from .accelerator import make_accelerator
 from .batches import load_training_data, make_batches, num_classes_for
 from .checkpoints import find_checkpoint, load_checkpoint, save_checkpoint
@@ -144,19 +142,6 @@ class Trainer:
     def _sampling_network(self, raw_model: torch.nn.Module) -> torch.nn.Module:
         """The weights samples come from: the EMA of `raw_model` when the run keeps one."""
         return self.ema.module if self.ema is not None else raw_model
-
-    @torch.no_grad()
-    def _draw(self, pipeline, network: torch.nn.Module, num_samples: int, seed: int, **kwargs: Any) -> torch.Tensor:
-        """`num_samples` samples of `pipeline` with `network` in eval mode; conditional models
-        cycle through the classes. Images in [0, 1], points as they are."""
-        pipeline.set_progress_bar_config(disable=True)
-        labels = balanced_labels(num_samples, self.num_classes)
-        generator = torch.Generator(self.accelerator.device).manual_seed(seed)
-        with evaluating(network):
-            out = pipeline(
-                batch_size=num_samples, generator=generator, class_labels=labels, output_type="pt", **kwargs
-            )
-        return out.points if self.is_points else out.images
 
     def sample_picture(self):
         """A grid of samples (images) or a scatter plot of samples over the data (points).
