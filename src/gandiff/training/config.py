@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..choices import BETA_SCHEDULES, FIXED_VARIANCE_TYPES, PREDICTION_TYPES
 from ..validation import check_bool, check_choice, check_int, check_number
 
 __all__ = [
@@ -44,12 +45,9 @@ MIXED_PRECISION = ("no", "bf16", "fp16")
 REPORT_TO = ("tensorboard", "wandb")
 MODEL_SIZES = ("tiny", "small", "base")
 LR_SCHEDULES = ("constant", "cosine")
-BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "cosine", "sigmoid")
 # Fixed variances only: a learned variance needs Nichol & Dhariwal's hybrid loss (L_vlb).
-VARIANCE_TYPES = ("fixed_small", "fixed_large", "fixed_small_log", "fixed_large_log")
-# The same values as gandiff.schedulers' PREDICTION_TYPES and the keys of
-# gandiff.training.losses.GAN_LOSSES, restated without torch (tests/test_training_config.py checks).
-PREDICTION_TYPES = ("epsilon", "sample", "v_prediction")
+VARIANCE_TYPES = FIXED_VARIANCE_TYPES
+# The keys of gandiff.training.losses.GAN_LOSSES, restated without torch (tests/test_training_config.py checks).
 GAN_LOSS_NAMES = ("minimax", "non_saturating", "wasserstein", "hinge", "least_squares")
 REGULARIZERS = ("none", "clip", "gp", "r1")
 OPTIMIZERS = ("adam", "rmsprop")
