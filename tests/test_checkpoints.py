@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +22,14 @@ import numpy as np
 import pytest
 import torch
 
-from gandiff.training.checkpoints import _join, _split, find_checkpoint, list_checkpoints
+from gandiff.training.checkpoints import (
+    CorruptCheckpointError,
+    _join,
+    _split,
+    check_checkpoint,
+    find_checkpoint,
+    list_checkpoints,
+)
 from gandiff.training.diffusion import DiffusionTrainer, DiffusionTrainingConfig
 from gandiff.training.gan import GANTrainer, GANTrainingConfig
 
@@ -161,3 +169,81 @@ def test_resume_in_process_on_points_is_exact(kind, tmp_path):
     # The log reads as one run: each logged step once.
     steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert steps == [2, 3, 4, 6]
+
+
+# -- one line of history, and damaged checkpoints (issue 13 item 2) ---------------------------------
+
+RING = {"dataset": "ring8", "num_samples": 64, "log_every": 1}
+
+
+def test_resuming_an_older_checkpoint_sets_the_abandoned_branch_aside(tmp_path, caplog):
+    run = tmp_path / "run"
+    DiffusionTrainer(_config("ddpm", run, **RING, max_steps=8, checkpoint_every=2, checkpoints_total_limit=2)).train()
+    old_8 = (run / "checkpoints" / "checkpoint-8" / "state.safetensors").read_bytes()
+    # Back to step 6, then another branch: a checkpoint every step, ending at 7. Pruning by
+    # number kept [7, 8] and made the abandoned 8 the "latest".
+    DiffusionTrainer(
+        _config(
+            "ddpm",
+            run,
+            **RING,
+            max_steps=7,
+            checkpoint_every=1,
+            checkpoints_total_limit=2,
+            resume_from_checkpoint=str(run / "checkpoints" / "checkpoint-6"),
+        )
+    ).train()
+    assert [p.name for p in list_checkpoints(run)] == ["checkpoint-6", "checkpoint-7"]
+    assert find_checkpoint(run, "latest").name == "checkpoint-7"
+    # Nothing deleted: the abandoned checkpoint is kept aside, and the message says where.
+    (aside,) = (run / "checkpoints").glob("abandoned-*")
+    assert (aside / "checkpoint-8" / "state.safetensors").read_bytes() == old_8
+    assert f"moved checkpoint-8 to {aside}: this run resumes from checkpoint-6" in caplog.text
+    # The log reads as the current branch: steps 1..6 of the first run, then 7.
+    steps = [json.loads(line)["step"] for line in (run / "log.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5, 6, 7]
+
+
+@pytest.fixture(scope="module")
+def four_step_run(tmp_path_factory) -> Path:
+    """A ring8 run of 4 steps with checkpoints 2 and 4."""
+    run = tmp_path_factory.mktemp("runs") / "run"
+    DiffusionTrainer(_config("ddpm", run, **RING, max_steps=4, checkpoint_every=2)).train()
+    return run
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "reason"),
+    [
+        ("state.json", lambda data: b"", "is empty"),
+        ("state.json", lambda data: data[: len(data) // 2], "is not valid JSON"),
+        ("state.safetensors", lambda data: data[: len(data) - 100], "is cut short or corrupt"),
+        ("state.safetensors", lambda data: b"", "is cut short or corrupt"),
+    ],
+)
+def test_latest_falls_back_to_the_newest_checkpoint_that_loads(four_step_run, tmp_path, caplog, name, damage, reason):
+    run = Path(shutil.copytree(four_step_run, tmp_path / "run"))
+    damaged = run / "checkpoints" / "checkpoint-4" / name
+    damaged.write_bytes(damage(damaged.read_bytes()))
+    assert find_checkpoint(run, "latest").name == "checkpoint-2"
+    assert (
+        f"{damaged} {reason}" in caplog.text
+        and "resuming from checkpoint-2, the newest checkpoint that loads" in caplog.text
+    )
+
+    # Resuming "latest" continues from checkpoint-2; the damaged checkpoint is set aside, not deleted.
+    resumed = DiffusionTrainer(
+        _config("ddpm", run, **RING, max_steps=4, checkpoint_every=2, resume_from_checkpoint="latest")
+    )
+    assert resumed.step == 2
+    resumed.train()
+    assert [p.name for p in list_checkpoints(run)] == ["checkpoint-2", "checkpoint-4"]
+    check_checkpoint(run / "checkpoints" / "checkpoint-4")  # the new one loads
+    (aside,) = (run / "checkpoints").glob("abandoned-*")
+    assert (aside / "checkpoint-4" / name).read_bytes() == damage(
+        (four_step_run / "checkpoints" / "checkpoint-4" / name).read_bytes()
+    )
+
+    # Named explicitly, a damaged checkpoint is one line naming the file.
+    with pytest.raises(CorruptCheckpointError, match=f"{aside / 'checkpoint-4' / name} {reason}.*resume from another"):
+        find_checkpoint(run, str(aside / "checkpoint-4"))

@@ -12,7 +12,7 @@ import torch
 
 from .config import TrainingConfig
 
-__all__ = ["load_training_data", "num_classes_for", "EpochBatchSampler", "make_batches"]
+__all__ = ["load_training_data", "num_classes_for", "check_batch_size", "EpochBatchSampler", "make_batches"]
 
 
 def load_training_data(config: TrainingConfig):
@@ -56,6 +56,24 @@ def num_classes_for(config: TrainingConfig, dataset) -> int | None:
     return dataset.num_classes
 
 
+def check_batch_size(num_items: int, batch_size: int, num_processes: int) -> None:
+    """Refuse a data set smaller than one batch on every process (a run could take no batch).
+
+    Args:
+        num_items: the size of the data set.
+        batch_size: samples per process per batch.
+        num_processes: the number of processes.
+
+    Raises:
+        ValueError: naming the sizes and the fix.
+    """
+    if num_items < batch_size * num_processes:
+        raise ValueError(
+            f"the data set has {num_items} samples, fewer than one batch of {batch_size} × {num_processes} "
+            "process(es); lower batch_size or add data"
+        )
+
+
 class EpochBatchSampler(torch.utils.data.Sampler):
     """Batches of keys for one process, epoch after epoch, from any position: exact resume.
 
@@ -96,12 +114,8 @@ class EpochBatchSampler(torch.utils.data.Sampler):
         self.num_items, self.batch_size, self.seed = num_items, batch_size, seed
         self.process_index, self.num_processes, self.start = process_index, num_processes, start
         self.epoch_keys = epoch_keys
+        check_batch_size(num_items, batch_size, num_processes)
         self.batches_per_epoch = num_items // (batch_size * num_processes)
-        if self.batches_per_epoch == 0:
-            raise ValueError(
-                f"the data set has {num_items} samples, fewer than one batch of {batch_size} × {num_processes} "
-                "process(es); lower the batch size or add data"
-            )
 
     def __iter__(self) -> Iterator[list]:
         epoch, position = divmod(self.start, self.batches_per_epoch)

@@ -6,15 +6,24 @@ A checkpoint is a folder ``<output_dir>/checkpoints/checkpoint-<step>`` with two
     state.json          everything else: the structure those tensors sit in, the step, the
                         data position, the run's config, the LR schedulers
 
-Nothing is pickled, so loading a checkpoint from elsewhere cannot run code. The folder is
-written under a temporary name and renamed when complete (`gandiff.saving.atomic_directory`):
+Nothing is pickled, so loading a checkpoint from elsewhere cannot run code. A checkpoint is
+written under a hidden staging name and renamed when complete (`gandiff.saving.atomic_directory`):
 a process killed while writing leaves the previous checkpoints as they were and a hidden
 ``.checkpoint-<step>.tmp-*`` folder that the next save removes. Only the main process writes;
 the RNG states of every process are gathered to it first.
+
+The checkpoints folder holds one line of history. A run resumed from checkpoint N continues a
+new branch: the checkpoints after N belong to the abandoned continuation and are moved aside,
+to ``checkpoints/abandoned-<time>/`` (`set_aside_checkpoints`), before the run writes anything.
+So ``latest`` is the newest checkpoint of the current run, and ``checkpoints_total_limit``
+prunes the current run's oldest, never the resumed run's new ones in favour of an abandoned one.
+``latest`` also skips a checkpoint whose files cannot be loaded (one line names the file) and
+takes the newest one that can.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -34,6 +43,10 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "CHECKPOINTS_DIR",
+    "CorruptCheckpointError",
+    "CheckpointMismatchError",
+    "check_checkpoint",
+    "set_aside_checkpoints",
     "capture_rng_state",
     "checkpoint_modules",
     "checkpoint_step",
@@ -48,6 +61,16 @@ __all__ = [
 CHECKPOINTS_DIR = "checkpoints"
 _NAME = re.compile(r"checkpoint-(\d+)")
 _TENSORS, _STATE = "state.safetensors", "state.json"
+_ABANDONED = "abandoned-"
+
+
+class CorruptCheckpointError(ValueError):
+    """A checkpoint file cannot be read: empty, cut short, or not what gandiff wrote (the message
+    names the file)."""
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint holds tensors of other names or shapes than the networks built now."""
 
 
 # -- nested state <-> (JSON, tensors) -----------------------------------------------------------
@@ -205,8 +228,8 @@ def save_checkpoint(
             "rng": _split(rng_states, tensors, "rng"),
         }
         _remove_unfinished(path.parent)
-        if path.exists():  # a run resumed from an earlier checkpoint passes this step again
-            _remove(path)
+        # When a checkpoint of this step exists, the save replaces its two files in one commit:
+        # a kill leaves the old one or the new one, never neither.
         with atomic_directory(path) as staging:
             save_file(tensors, str(staging / _TENSORS))
             (staging / _STATE).write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")  # last: marks complete
@@ -234,8 +257,61 @@ def _remove_unfinished(folder: Path) -> None:
 # -- loading --------------------------------------------------------------------------------------
 
 
+def check_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Check that a checkpoint's files can be loaded, without loading its tensors.
+
+    ``state.json`` must be a JSON object with the step and the saved groups, and
+    ``state.safetensors`` a complete safetensors file holding every tensor the JSON names (its
+    header states each tensor's place: a file cut short is caught without reading the data).
+
+    Args:
+        path: a checkpoint folder.
+
+    Returns:
+        The parsed ``state.json``.
+
+    Raises:
+        CorruptCheckpointError: naming the file that is missing, empty, cut short or corrupt.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    state_file, tensors_file = path / _STATE, path / _TENSORS
+    try:
+        text = state_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise CorruptCheckpointError(f"{state_file} cannot be read ({err})") from err
+    if not text.strip():
+        raise CorruptCheckpointError(f"{state_file} is empty (a crash while it was written?)")
+    try:
+        state = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise CorruptCheckpointError(f"{state_file} is not valid JSON ({err})") from err
+    if not isinstance(state, dict) or not all(
+        key in state for key in ("step", "modules", "optimizers", "lr_schedulers", "rng")
+    ):
+        raise CorruptCheckpointError(f"{state_file} is not a gandiff checkpoint's state (no step, modules, ...)")
+    try:
+        with safe_open(str(tensors_file), framework="pt") as tensors:
+            stored = set(tensors.keys())
+    except FileNotFoundError as err:
+        raise CorruptCheckpointError(f"{tensors_file} is missing") from err
+    except (SafetensorError, OSError) as err:
+        raise CorruptCheckpointError(f"{tensors_file} is cut short or corrupt ({err})") from err
+    missing = [key for key in _tensor_keys(state) if key not in stored]
+    if missing:
+        raise CorruptCheckpointError(
+            f"{tensors_file} lacks {len(missing)} tensor(s) that {_STATE} names (e.g. {missing[0]!r})"
+        )
+    return state
+
+
 def find_checkpoint(output_dir: str | os.PathLike, resume_from_checkpoint: str | None) -> Path | None:
     """The checkpoint to resume from: ``"latest"`` of `output_dir` (None if there is none yet), or a path.
+
+    ``"latest"`` is the newest checkpoint that can be loaded: a newer one whose files are empty,
+    cut short or corrupt is skipped with a warning naming the file, and the warning says which
+    one is used instead.
 
     Args:
         output_dir: the run's output folder.
@@ -247,12 +323,23 @@ def find_checkpoint(output_dir: str | os.PathLike, resume_from_checkpoint: str |
     Raises:
         FileNotFoundError: a given folder is not a complete checkpoint (the message lists the
             run's checkpoints).
+        CorruptCheckpointError: a given checkpoint's files cannot be loaded (naming the file).
     """
     if resume_from_checkpoint is None:
         return None
     if resume_from_checkpoint == "latest":
-        checkpoints = list_checkpoints(output_dir)
-        return checkpoints[-1] if checkpoints else None
+        skipped = []
+        for candidate in reversed(list_checkpoints(output_dir)):
+            try:
+                check_checkpoint(candidate)
+            except CorruptCheckpointError as err:
+                logger.warning("%s: skipping %s", err, candidate.name)
+                skipped.append(candidate.name)
+                continue
+            if skipped:
+                logger.warning("resuming from %s, the newest checkpoint that loads", candidate.name)
+            return candidate
+        return None
     path = Path(resume_from_checkpoint)
     if not (path / _STATE).is_file():
         available = ", ".join(p.name for p in list_checkpoints(output_dir)) or "none"
@@ -260,7 +347,74 @@ def find_checkpoint(output_dir: str | os.PathLike, resume_from_checkpoint: str |
             f"{path} is not a complete checkpoint (no {_STATE}); checkpoints in {Path(output_dir) / CHECKPOINTS_DIR}: "
             f"{available}. Pass 'latest' or one of those folders."
         )
+    try:
+        check_checkpoint(path)
+    except CorruptCheckpointError as err:
+        raise CorruptCheckpointError(
+            f"{err}; resume from another checkpoint, or pass 'latest' for the newest one that loads"
+        ) from err
     return path
+
+
+def set_aside_checkpoints(output_dir: str | os.PathLike, resumed: str | os.PathLike | None) -> Path | None:
+    """Move the checkpoints that are not part of the current run out of its line of history.
+
+    Resuming from checkpoint N abandons the continuation that had been written after it: the
+    checkpoints after N (and unloadable ones, which `find_checkpoint` skipped) go to
+    ``checkpoints/abandoned-<time>/``, where ``latest`` and pruning no longer see them. Nothing
+    is deleted. A new run (`resumed` None) over a folder that holds only unloadable checkpoints
+    sets them all aside. Main process only.
+
+    Args:
+        output_dir: the run's output folder.
+        resumed: the checkpoint the run resumes from, or None for a new run.
+
+    Returns:
+        The folder they went to, or None when nothing was moved.
+    """
+    checkpoints = Path(output_dir) / CHECKPOINTS_DIR
+    resumed = Path(resumed).resolve() if resumed is not None else None
+    step = checkpoint_step(resumed) if resumed is not None else -1
+    newer = [p for p in list_checkpoints(output_dir) if p.resolve() != resumed and checkpoint_step(p) > step]
+    broken = [p for p in list_checkpoints(output_dir) if p.resolve() != resumed and p not in newer and not _loads(p)]
+    if not newer and not broken:
+        return None
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    aside = checkpoints / f"{_ABANDONED}{stamp}"
+    for n in range(2, 1000):  # two set-asides within a second
+        if not aside.exists():
+            break
+        aside = checkpoints / f"{_ABANDONED}{stamp}-{n}"
+    aside.mkdir()
+    for path in newer + broken:
+        os.replace(path, aside / path.name)
+    if resumed is None:
+        why = "they cannot be loaded, and a new run starts"
+    elif newer:
+        why = f"this run resumes from {resumed.name}; they continued the abandoned run after it" + (
+            " or cannot be loaded" if broken else ""
+        )
+    else:
+        why = "they cannot be loaded"
+    logger.warning(
+        "moved %s to %s: %s (nothing deleted; remove that folder when no longer needed)",
+        _names(newer + broken),
+        aside,
+        why,
+    )
+    return aside
+
+
+def _names(paths: list[Path]) -> str:
+    return ", ".join(p.name for p in paths)
+
+
+def _loads(path: Path) -> bool:
+    try:
+        check_checkpoint(path)
+    except CorruptCheckpointError:
+        return False
+    return True
 
 
 def load_checkpoint(
@@ -275,10 +429,17 @@ def load_checkpoint(
 ) -> dict[str, Any]:
     """Load a checkpoint into the given objects (strictly) and restore this process's RNGs.
 
+    The checkpoint supplies the weights, the optimizers' state (Adam's moments, step counts), the
+    schedules' positions and the RNG states. The optimizers' settings (learning rate, betas, ...)
+    stay those they were built with, i.e. the run's current settings, and each learning rate is
+    set to its schedule's value at the resumed step: a changed learning rate or schedule applies
+    from the first resumed step. With unchanged settings that value is the saved one.
+
     Args:
         path: the checkpoint folder.
         modules, optimizers, lr_schedulers: ``{name: object}`` to load into, by the names they
-            were saved under.
+            were saved under. A scheduler is a ``LambdaLR`` (or any scheduler with ``base_lrs``
+            and ``lr_lambdas``) of one of the optimizers.
         rng: this process's trainer generator.
         process_index: this process's rank (picks its saved RNG states).
         num_processes: processes of the resumed run; a warning when it differs from the saved one.
@@ -287,27 +448,37 @@ def load_checkpoint(
         The trainer state (``step``, the data position, the saved config, ...).
 
     Raises:
-        ValueError: the checkpoint lacks a module, optimizer or scheduler asked for, or one of its
-            files is damaged (the message names the file).
+        CorruptCheckpointError: a file of the checkpoint cannot be read (naming it).
+        CheckpointMismatchError: a module's tensors differ in name or shape from the checkpoint's.
+        ValueError: the checkpoint lacks a module, optimizer or scheduler asked for.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     path = Path(path)
-    state = _read_state(path)
+    state = check_checkpoint(path)
     try:
         tensors = load_file(str(path / _TENSORS))
-    except (SafetensorError, OSError) as err:
-        raise ValueError(
-            f"{path / _TENSORS} is not a readable safetensors file ({err}); it may be truncated: resume from "
-            "another checkpoint"
+    except (SafetensorError, OSError) as err:  # changed since the check
+        raise CorruptCheckpointError(
+            f"{path / _TENSORS} is cut short or corrupt ({err}); resume from another checkpoint"
         ) from None
     for group, targets in (("modules", modules), ("optimizers", optimizers), ("lr_schedulers", lr_schedulers)):
         missing = sorted(set(targets) - set(state[group]))
         if missing:
             raise ValueError(f"checkpoint {path} has no {group} {missing}; it holds {sorted(state[group])}")
-        for name, target in targets.items():
-            target.load_state_dict(_join(state[group][name], tensors))
+    for name, module in modules.items():
+        saved = _join(state["modules"][name], tensors)
+        _check_same_tensors(path, name, saved, module.state_dict())
+        module.load_state_dict(saved)
+    settings = {name: [_settings(group) for group in o.param_groups] for name, o in optimizers.items()}
+    for name, optimizer in optimizers.items():
+        optimizer.load_state_dict(_join(state["optimizers"][name], tensors))
+        for group, own in zip(optimizer.param_groups, settings[name]):
+            group.update(own)
+    for name, scheduler in lr_schedulers.items():
+        scheduler.load_state_dict(_join(state["lr_schedulers"][name], tensors))
+        _reschedule(scheduler)
     rng_states = _join(state["rng"], tensors)
     if num_processes != len(rng_states):
         logger.warning(
@@ -319,6 +490,46 @@ def load_checkpoint(
         )
     restore_rng_state(rng_states[process_index % len(rng_states)], rng)
     return {k: v for k, v in state.items() if k not in ("modules", "optimizers", "lr_schedulers", "rng")}
+
+
+def _settings(group: dict[str, Any]) -> dict[str, Any]:
+    """An optimizer parameter group's settings (lr, betas, eps, ...): all but its parameters."""
+    return {k: v for k, v in group.items() if k != "params"}
+
+
+def _reschedule(scheduler) -> None:
+    """Set each learning rate to the schedule's value at its position, from the current base rates.
+
+    ``initial_lr`` is the rate each parameter group was built with (LambdaLR records it), so a
+    changed learning rate becomes the new base; LambdaLR's own ``step()`` computes the same
+    ``base_lr × λ(step)``.
+    """
+    optimizer = scheduler.optimizer
+    scheduler.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+    rates = [base * factor(scheduler.last_epoch) for base, factor in zip(scheduler.base_lrs, scheduler.lr_lambdas)]
+    for group, rate in zip(optimizer.param_groups, rates):
+        group["lr"] = rate
+    scheduler._last_lr = rates  # what get_last_lr() reports
+
+
+def _check_same_tensors(path: Path, name: str, saved: dict[str, Any], built: dict[str, Any]) -> None:
+    """Refuse, naming the first difference, a checkpoint whose tensors do not fit the network built now
+    (torch's own error is a traceback listing every mismatch)."""
+    unexpected, missing = sorted(set(saved) - set(built)), sorted(set(built) - set(saved))
+    if unexpected or missing:
+        detail = (
+            f"has {unexpected[0]!r}, which the network built now lacks"
+            if unexpected
+            else (f"lacks {missing[0]!r}, which the network built now has")
+        )
+        raise CheckpointMismatchError(f"{path.name}'s {name} {detail}")
+    for key, tensor in saved.items():
+        if isinstance(tensor, torch.Tensor) and tuple(tensor.shape) != tuple(built[key].shape):
+            shape = "×".join(map(str, tensor.shape)) or "scalar"
+            now = "×".join(map(str, built[key].shape)) or "scalar"
+            raise CheckpointMismatchError(
+                f"{path.name}'s {name} has {key!r} of shape {shape}; the network built now, {now}"
+            )
 
 
 def checkpoint_step(path: str | os.PathLike) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,6 +179,10 @@ class TrainingConfig:
             "num_workers",
         }
     )
+    # Settings a resumed run cannot take a new value of: they fix the networks' shapes, or what
+    # the saved state means (the random streams continue the saved seed's). A resume with a new
+    # value is refused, naming the saved one; every other change applies from the resumed step.
+    RESUME_REFUSED = frozenset({"model_size", "class_conditional", "seed"})
 
     def __post_init__(self) -> None:
         check_choice("model_size", self.model_size, MODEL_SIZES)
@@ -207,6 +212,13 @@ class TrainingConfig:
         _check_optional(check_number, "max_grad_norm", self.max_grad_norm, "None: no clipping", above=0)
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("push_to_hub needs hub_model_id, the 'namespace/name' of the repo to upload to")
+        if self.hub_model_id is not None and not (
+            isinstance(self.hub_model_id, str) and _REPO_ID.fullmatch(self.hub_model_id)
+        ):
+            raise ValueError(
+                f"hub_model_id must be a Hub repo id, 'namespace/name' or 'name' (letters, digits, '-', '_', '.'), "
+                f"got {self.hub_model_id!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a dict, with ``_class_name`` first.
@@ -272,6 +284,10 @@ def _check_optional(check, name: str, value: Any, none_means: str, **bounds: Any
         raise ValueError(f"{error} ({none_means})") from None
 
 
+# huggingface_hub's rule for repo ids (validate_repo_id), restated without importing it.
+_REPO_ID = re.compile(r"(?:[\w.-]{1,96}/)?(?!.*(?:--|\.\.))(?![-.])[\w.-]{1,96}(?<![-.])")
+
+
 _DIFFUSION = "diffusion"
 
 
@@ -312,6 +328,9 @@ class DiffusionTrainingConfig(TrainingConfig):
     prediction_type: str = _setting("epsilon", _DIFFUSION, "what the network predicts", PREDICTION_TYPES)
     snr_gamma: float | None = _setting(None, _DIFFUSION, "min-SNR-γ loss weighting (Hang et al.: 5)")
     num_inference_steps: int = _setting(50, _DIFFUSION, "DDIM steps for sample grids")
+
+    # T and the network's target: a network trained for others cannot continue as if it were not.
+    RESUME_REFUSED = TrainingConfig.RESUME_REFUSED | {"num_train_timesteps", "prediction_type"}
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -373,6 +392,9 @@ class GANTrainingConfig(TrainingConfig):
     r1_gamma: float = _setting(10.0, _GAN, "R1 γ")
     clip_value: float = _setting(0.01, _GAN, "weight-clipping c")
     latent_dim: int | None = _setting(None, _GAN, "size of z (None: 100 for images, 2 for points)")
+
+    # z's size is the generator's input layer; Adam's moments do not become RMSProp's state.
+    RESUME_REFUSED = TrainingConfig.RESUME_REFUSED | {"latent_dim", "optimizer"}
 
     def __post_init__(self) -> None:
         super().__post_init__()
