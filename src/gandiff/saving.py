@@ -83,7 +83,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
         path: the file to write; its folder must exist.
         text: the content, written as UTF-8.
     """
-    path = Path(path)
+    path = Path(path).absolute()
     _remove_dead_staging(path.parent, only_name=path.name)
     tmp = path.parent / _staging_name(path.name)
     _ACTIVE.add(tmp)
@@ -113,16 +113,19 @@ def use_umask_permissions(path: str | os.PathLike) -> None:
     Args:
         path: the file to change.
     """
-    path = Path(path)
+    path = Path(path).absolute()
     # The umask cannot be read without setting it (which races with other threads): a new empty
     # file in the same folder shows its effect instead.
     probe = path.parent / _staging_name(path.name)
-    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    _ACTIVE.add(probe)
     try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         mode = stat.S_IMODE(os.fstat(fd).st_mode)
-    finally:
         os.close(fd)
-        os.unlink(probe)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(probe)
+        _ACTIVE.discard(probe)
     os.chmod(path, mode)
 
 
