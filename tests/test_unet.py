@@ -160,7 +160,7 @@ def test_dropout_acts_in_training_only(tiny_unet):
         ({"block_out_channels": (8, 16, 32)}, "one entry per resolution level"),
         ({"block_out_channels": (8, 18)}, r"block_out_channels\[1\]=18 is not divisible by norm_num_groups=4"),
         ({"block_out_channels": "8,16"}, "block_out_channels must be a list"),
-        ({"attention_head_dim": 6}, "multiple of attention_head_dim=6"),
+        ({"attention_head_dim": 32}, r"block_out_channels\[1\]=16 .* smaller than attention_head_dim=32.*zero heads"),
         ({"attn_norm_num_groups": 3}, "attn_norm_num_groups=3"),
         ({"layers_per_block": "2"}, "layers_per_block must be an integer"),
         ({"layers_per_block": 0}, "layers_per_block must be an integer > 0"),

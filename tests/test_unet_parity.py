@@ -57,6 +57,16 @@ PARITY_CONFIGS = {
         "in_channels": 1, "out_channels": 1, "sample_size": (8, 16),
     },
     "no mid block": {**TINY, **ATTN_LOW, "mid_block_type": None},
+    # diffusers' own UNet2DModel test config (tests/models/unets/test_models_unet_2d.py): 8 // 3 = 2
+    # heads of 3 channels on 8-channel features, so the attention is 6 channels wide.
+    "2 heads of 3 on 8 channels (diffusers' test config)": {
+        "sample_size": 32, "block_out_channels": (4, 8), "norm_num_groups": 2, "layers_per_block": 2,
+        **ATTN_LOW, "attention_head_dim": 3,
+    },
+    "head size dividing no level: 2 of 3 on 8, 5 of 3 on 16, classes": {
+        **TINY, **ATTN_HIGH, "up_block_types": ("AttnUpBlock2D", "AttnUpBlock2D"), "attention_head_dim": 3,
+        "num_class_embeds": 4,
+    },
 }  # fmt: skip
 
 # google/ddpm-cifar10-32's U-Net config (REFERENCES.md): Ho et al.'s CIFAR-10 model.
@@ -176,6 +186,34 @@ def test_missing_attention_head_dim_means_8_channel_heads_as_in_diffusers(tmp_pa
     assert max_difference(reference_default, default_heads, sample, timesteps) <= TOLERANCE
     with torch.no_grad():
         assert (one_head(sample, timesteps) - default_heads(sample, timesteps)).abs().max() > 1e-4
+
+
+def test_heads_times_head_size_below_channels_has_diffusers_shapes(tmp_path):
+    reference = save_reference(PARITY_CONFIGS["2 heads of 3 on 8 channels (diffusers' test config)"], tmp_path)
+    ours = UNet2DModel.from_pretrained(tmp_path)
+    attention = ours.down_blocks[1].attentions[0]
+    # diffusers' Attention(8, heads=8 // 3, dim_head=3): q, k, v 8 -> 6 channels, to_out 6 -> 8.
+    assert attention.heads == reference.down_blocks[1].attentions[0].heads == 2
+    assert attention.to_q.weight.shape == (6, 8) and attention.to_out[0].weight.shape == (8, 6)
+    expected = {name: tensor.shape for name, tensor in reference.state_dict().items()}
+    assert {name: tensor.shape for name, tensor in ours.state_dict().items()} == expected
+
+
+# Every parity config, and google/ddpm-cifar10-32's: built from the same seed, the same weights.
+SEEDED_CONFIGS = {**PARITY_CONFIGS, "google/ddpm-cifar10-32": DDPM_CIFAR10}
+
+
+@pytest.mark.parametrize("config", SEEDED_CONFIGS.values(), ids=SEEDED_CONFIGS.keys())
+def test_same_seed_same_initial_weights_as_diffusers(config):
+    # Modules are built in diffusers' order (each resnet, then its attention; the mid block's
+    # resnet, attention, resnet), so both draw the same numbers from the global generator.
+    torch.manual_seed(0)
+    expected = diffusers.UNet2DModel(**config).state_dict()
+    torch.manual_seed(0)
+    actual = UNet2DModel(**config).state_dict()
+    assert actual.keys() == expected.keys()
+    different = [name for name, tensor in expected.items() if not torch.equal(actual[name], tensor)]
+    assert different == []
 
 
 @pytest.mark.parametrize(

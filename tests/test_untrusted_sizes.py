@@ -22,7 +22,7 @@ def _edit_config(folder, **changes) -> None:
 @pytest.mark.parametrize(
     "make, key, stops_in",
     [
-        ("unet", "layers_per_block", "UNet2DModel > DownBlock2D > ModuleList > ResnetBlock2D"),
+        ("unet", "layers_per_block", "UNet2DModel > DownBlock2D > ResnetBlock2D"),
         ("mlp", "num_layers", "MLPDenoiser"),
     ],
 )

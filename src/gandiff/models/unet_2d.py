@@ -96,7 +96,7 @@ def _check_config(c: SimpleNamespace) -> None:
     check_positive("num_class_embeds", c.num_class_embeds, allow_none=True)
     check_positive("num_train_timesteps", c.num_train_timesteps, allow_none=True)
 
-    # Channel arithmetic: GroupNorm splits channels into equal groups, heads split them equally.
+    # Channel arithmetic: GroupNorm splits channels into equal groups.
     # (Up blocks normalize sums of these counts, divisible whenever the counts are.)
     for i, channels in enumerate(c.block_out_channels):
         if channels % c.norm_num_groups:
@@ -115,12 +115,16 @@ def _check_config(c: SimpleNamespace) -> None:
             raise ValueError(
                 f"block_out_channels[-1]={lowest} is not divisible by attn_norm_num_groups={c.attn_norm_num_groups}"
             )
+    # A head size that does not divide the channels is fine (diffusers' channels // head_dim heads
+    # over fewer channels, see SpatialSelfAttention); one larger than the channels gives zero heads,
+    # which diffusers builds and then divides by zero at the first call.
     if c.attention_head_dim is not None:
         for i in sorted(levels_with_attention):
-            if c.block_out_channels[i] % c.attention_head_dim:
+            if c.block_out_channels[i] < c.attention_head_dim:
                 raise ValueError(
-                    f"block_out_channels[{i}]={c.block_out_channels[i]} has attention but is not a multiple of "
-                    f"attention_head_dim={c.attention_head_dim}; use null for one head over all channels"
+                    f"block_out_channels[{i}]={c.block_out_channels[i]} has attention but is smaller than "
+                    f"attention_head_dim={c.attention_head_dim}, which gives zero heads; use a head size of at most "
+                    f"{c.block_out_channels[i]}, or null for one head over all channels"
                 )
 
     if c.sample_size is not None:
@@ -173,7 +177,8 @@ class UNet2DModel(ModelMixin):
         act_fn: the residual blocks' activation: ``"silu"`` (= ``"swish"``), ``"mish"``,
             ``"gelu"`` or ``"relu"``.
         attention_head_dim: channels per attention head; ``None`` means one head over all
-            channels (Ho et al.; google/ddpm-cifar10-32 says ``null``). Note that a config
+            channels (Ho et al.; google/ddpm-cifar10-32 says ``null``). As in diffusers it need
+            not divide the channels: 3 on 8 channels gives 2 heads of 3, attending in 6 channels. Note that a config
             *without* this key gets the default 8: same weight shapes, a different function.
         norm_num_groups: GroupNorm groups everywhere (must divide every channel count).
         attn_norm_num_groups: GroupNorm groups before the mid-block attention; ``None`` uses

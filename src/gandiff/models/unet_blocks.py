@@ -31,6 +31,11 @@ __all__ = [
 ]
 
 
+def _block_attention(channels: int, head_dim: int, resnet_args: dict[str, Any]) -> SpatialSelfAttention:
+    """The self-attention after a down or up block's residual block: normalized like it."""
+    return SpatialSelfAttention(channels, head_dim, resnet_args["groups"], resnet_args["eps"])
+
+
 class DownBlock2D(nn.Module):
     """Residual blocks at one resolution, then an optional 2x downsample.
 
@@ -62,16 +67,15 @@ class DownBlock2D(nn.Module):
         downsample_type: str,
     ):
         super().__init__()
-        self.resnets = nn.ModuleList(
-            ResnetBlock2D(in_channels if i == 0 else out_channels, out_channels, **resnet_args)
-            for i in range(num_layers)
-        )
-        self.attentions = None
-        if self.has_attention:
-            self.attentions = nn.ModuleList(
-                SpatialSelfAttention(out_channels, head_dim, resnet_args["groups"], resnet_args["eps"])
-                for _ in range(num_layers)
-            )
+        # Each residual block and then its attention, in diffusers' order, so that the same
+        # torch.manual_seed draws the same initial weights as diffusers' UNet2DModel.
+        resnets, attentions = [], []
+        for i in range(num_layers):
+            resnets.append(ResnetBlock2D(in_channels if i == 0 else out_channels, out_channels, **resnet_args))
+            if self.has_attention:
+                attentions.append(_block_attention(out_channels, head_dim, resnet_args))
+        self.attentions = nn.ModuleList(attentions) if self.has_attention else None
+        self.resnets = nn.ModuleList(resnets)
         self.downsample_with_resnet = add_downsample and self.has_attention and downsample_type == "resnet"
         self.downsamplers = None
         if self.downsample_with_resnet:
@@ -140,18 +144,16 @@ class UpBlock2D(nn.Module):
         upsample_type: str,
     ):
         super().__init__()
-        resnets = []
+        # Interleaved as in `DownBlock2D`: the same seed gives diffusers' initial weights.
+        resnets, attentions = [], []
         for i in range(num_layers):
             skip_channels = in_channels if i == num_layers - 1 else out_channels
             resnet_in_channels = prev_output_channel if i == 0 else out_channels
             resnets.append(ResnetBlock2D(resnet_in_channels + skip_channels, out_channels, **resnet_args))
+            if self.has_attention:
+                attentions.append(_block_attention(out_channels, head_dim, resnet_args))
+        self.attentions = nn.ModuleList(attentions) if self.has_attention else None
         self.resnets = nn.ModuleList(resnets)
-        self.attentions = None
-        if self.has_attention:
-            self.attentions = nn.ModuleList(
-                SpatialSelfAttention(out_channels, head_dim, resnet_args["groups"], resnet_args["eps"])
-                for _ in range(num_layers)
-            )
         self.upsample_with_resnet = add_upsample and self.has_attention and upsample_type == "resnet"
         self.upsamplers = None
         if self.upsample_with_resnet:
@@ -211,15 +213,16 @@ class UNetMidBlock2D(nn.Module):
         output_scale_factor: float,
     ):
         super().__init__()
-        self.resnets = nn.ModuleList(
-            ResnetBlock2D(channels, channels, output_scale_factor=output_scale_factor, **resnet_args) for _ in range(2)
-        )
+        # Built in the order they run, as diffusers does: the same seed gives the same weights.
+        first = ResnetBlock2D(channels, channels, output_scale_factor=output_scale_factor, **resnet_args)
         self.attentions = None
         if add_attention:
             attention = SpatialSelfAttention(
                 channels, head_dim, attention_norm_groups, resnet_args["eps"], output_scale_factor=output_scale_factor
             )
             self.attentions = nn.ModuleList([attention])
+        second = ResnetBlock2D(channels, channels, output_scale_factor=output_scale_factor, **resnet_args)
+        self.resnets = nn.ModuleList([first, second])
 
     def forward(self, h: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
         """Residual block, attention, residual block, at the lowest resolution.
