@@ -258,3 +258,27 @@ def test_every_process_of_a_two_process_run_is_refused_together(tmp_path):
         lock.release()
     assert [p.returncode for p in processes] == [2, 2], errors
     assert all(f"in use by another gandiff run (PID {os.getpid()}" in err for err in errors), errors
+
+
+def test_without_os_locks_the_named_pid_decides(tmp_path, monkeypatch):
+    """On a file system that refuses flock (some network and FUSE mounts) a lock naming a live
+    PID on this host still refuses, and one naming an ended PID is taken over."""
+    import errno
+    import fcntl
+
+    def no_locks(fd, operation):
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / LOCK_NAME).write_text(json.dumps({"pid": alive.pid, "host": socket.gethostname()}))
+        with pytest.raises(OutputDirInUseError, match=f"PID {alive.pid} on host {socket.gethostname()}"):
+            OutputDirLock(tmp_path).acquire()
+    finally:
+        alive.kill()
+        alive.wait()
+    lock = OutputDirLock(tmp_path)
+    lock.acquire()  # the PID has ended
+    assert json.loads((tmp_path / LOCK_NAME).read_text())["pid"] == os.getpid()
+    lock.release()

@@ -143,6 +143,22 @@ def _try_lock(fd: int) -> bool:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
+    except OSError:  # a file system without locks (some network or FUSE mounts): the named PID decides
+        holder = _read(fd)
+        return not (holder.get("host") == socket.gethostname() and _alive(holder.get("pid")))
+    return True
+
+
+def _alive(pid) -> bool:
+    """Whether process `pid` exists on this host."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by another user
+        return True
     return True
 
 
