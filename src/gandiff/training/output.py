@@ -109,7 +109,14 @@ def check_output_dir(output_dir: str | os.PathLike, resuming: bool) -> None:
 
 
 def loadable_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
-    """The checkpoints of `output_dir` whose files load (`check_checkpoint`), oldest first."""
+    """The checkpoints of `output_dir` whose files load (`check_checkpoint`).
+
+    Args:
+        output_dir: the run's folder.
+
+    Returns:
+        The checkpoint folders, oldest first; empty when none loads.
+    """
     loadable = []
     for path in list_checkpoints(output_dir):
         try:
