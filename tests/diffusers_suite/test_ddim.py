@@ -75,7 +75,6 @@ class DDIMPipelineFastTests(_pipeline_tester.PipelineTesterMixin, unittest.TestC
         }
         return inputs
 
-    @pending("diffusers' module build order (same seed, same weights)")
     def test_inference(self):
         device = "cpu"
 
