@@ -178,9 +178,7 @@ class AlphaBarScheduler(SchedulerMixin):
         """The v-prediction target v = √ᾱ_t ε − √(1 − ᾱ_t) x_0 for the clean `sample` x_0.
 
         Args:
-            sample: x_0, a batch (B, ...).
-            noise: ε, shaped like `sample`.
-            timesteps: integer timesteps, (B,) or one for all.
+            sample, noise, timesteps: x_0, ε and t, as for `add_noise`.
 
         Returns:
             v, in `sample`'s dtype and device.

@@ -128,9 +128,7 @@ def q_sample(
     Returns:
         x_t, in `original_samples`' dtype and device.
     """
-    index = _timestep_index(timesteps, len(alphas_cumprod), original_samples.device)
-    sqrt_alpha_bar = _per_sample(alphas_cumprod.sqrt(), index, original_samples)
-    sqrt_one_minus_alpha_bar = _per_sample((1 - alphas_cumprod).sqrt(), index, original_samples)
+    sqrt_alpha_bar, sqrt_one_minus_alpha_bar = _forward_coefficients(alphas_cumprod, timesteps, original_samples)
     return sqrt_alpha_bar * original_samples + sqrt_one_minus_alpha_bar * noise
 
 
@@ -140,18 +138,22 @@ def velocity(
     """The v-prediction target v = √ᾱ_t ε − √(1 − ᾱ_t) x_0 (Salimans & Ho 2022, §4); pure, like `q_sample`.
 
     Args:
-        alphas_cumprod: the table of ᾱ_t, one per training timestep.
-        original_samples: x_0, a batch (B, ...).
-        noise: ε, shaped like `original_samples`.
-        timesteps: integer timesteps, (B,) or one for all.
+        alphas_cumprod, original_samples, noise, timesteps: as for `q_sample`.
 
     Returns:
         v, in `original_samples`' dtype and device.
     """
-    index = _timestep_index(timesteps, len(alphas_cumprod), original_samples.device)
-    sqrt_alpha_bar = _per_sample(alphas_cumprod.sqrt(), index, original_samples)
-    sqrt_one_minus_alpha_bar = _per_sample((1 - alphas_cumprod).sqrt(), index, original_samples)
+    sqrt_alpha_bar, sqrt_one_minus_alpha_bar = _forward_coefficients(alphas_cumprod, timesteps, original_samples)
     return sqrt_alpha_bar * noise - sqrt_one_minus_alpha_bar * original_samples
+
+
+def _forward_coefficients(
+    alphas_cumprod: torch.Tensor, timesteps: torch.Tensor | int, like: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(√ᾱ_t, √(1 − ᾱ_t)) of each sample's timestep, the two coefficients of x_t in eq. 4 (and of v),
+    in `like`'s dtype and device, shaped (B, 1, ..., 1) to broadcast over it."""
+    index = _timestep_index(timesteps, len(alphas_cumprod), like.device)
+    return _per_sample(alphas_cumprod.sqrt(), index, like), _per_sample((1 - alphas_cumprod).sqrt(), index, like)
 
 
 def _timestep_index(timesteps: torch.Tensor | int, num_train_timesteps: int, device: torch.device) -> torch.Tensor:

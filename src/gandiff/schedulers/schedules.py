@@ -66,9 +66,7 @@ def scaled_linear_betas(num_train_timesteps: int, beta_start: float, beta_end: f
     """√β_t evenly spaced from √`beta_start` to √`beta_end` (latent diffusion's schedule).
 
     Args:
-        num_train_timesteps: T.
-        beta_start: β of the first step.
-        beta_end: β of the last step.
+        num_train_timesteps, beta_start, beta_end: T and the β of the first and last step, as for `linear_betas`.
 
     Returns:
         The T betas, float64.
