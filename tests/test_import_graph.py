@@ -27,6 +27,7 @@ FLOORS = {
     "pil_utils": 0,
     "choices": 0,
     "validation": 0,
+    "_lazy": 0,
     "registry": 0,
     "hub": 1,
     "configuration": 2,

@@ -6,10 +6,10 @@ beyond Python itself and ``gandiff.DDPMScheduler`` imports only what a scheduler
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import registry as _registry
+from ._lazy import lazy_getattr as _lazy_getattr
 from ._version import __version__
 
 # The one table of gandiff's public names: name -> (module inside gandiff that defines it, the
@@ -48,12 +48,9 @@ _declare_builtins()
 __all__ = ["__version__", *_PUBLIC]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _PUBLIC:
-        raise AttributeError(f"module 'gandiff' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_PUBLIC[name][0]}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+__getattr__ = _lazy_getattr(
+    __name__, {name: f"{__name__}.{module}" for name, (module, _) in _PUBLIC.items()}, globals()
+)
 
 
 def __dir__() -> list[str]:

@@ -6,8 +6,7 @@ scores against a data set (`gandiff.metrics.evaluate`) are imported on first use
 pipeline and scoring it is `gandiff.evaluation.evaluate_pipeline`.
 """
 
-import importlib
-
+from .._lazy import lazy_getattr
 from .class_coverage import ClassCoverage, class_coverage
 from .frechet_distance import (
     frechet_distance,
@@ -51,9 +50,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'gandiff.metrics' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
