@@ -187,10 +187,10 @@ class TensorImageDataset(ImageDataset):
         return len(self.images)
 
     def load(self, index: int) -> tuple[torch.Tensor, int]:
-        """Image `index` as (C, H, W) float in [0, 1], and its label.
+        """Image `index` from memory, as `ImageDataset.load` describes.
 
         Args:
-            index: the item's position, in [0, len(self)).
+            index: as for `ImageDataset.load`.
 
         Returns:
             (image, label).
@@ -228,10 +228,27 @@ def load_digits(
     digits = sklearn_datasets.load_digits()
     images = torch.from_numpy(digits.images).float()[:, None] / 16  # (1797, 1, 8, 8) in [0, 1]
     labels = torch.from_numpy(digits.target)
+    classes = [str(name) for name in digits.target_names]
+    return _in_memory(
+        images, labels, classes, resolution, num_samples, seed, center_crop=center_crop, random_flip=random_flip
+    )
+
+
+def _in_memory(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    classes: list[str],
+    resolution: int | None,
+    num_samples: int | None,
+    seed: int,
+    *,
+    center_crop: bool,
+    random_flip: bool,
+) -> TensorImageDataset:
+    """A built-in set held in memory: `num_samples` of its images drawn with `seed` (all by default)."""
     keep = subset_indices(len(images), num_samples, seed)
     if keep is not None:
         images, labels = images[keep], labels[keep]
-    classes = [str(name) for name in digits.target_names]
     return TensorImageDataset(
         images,
         labels,
@@ -279,10 +296,7 @@ def load_mnist5k(
 
     Args:
         resolution: side of the square samples; default: the set's own (28; 32 suits a U-Net that halves the size 3 times).
-        center_crop: crop at the centre rather than at a random offset (only non-square images are cropped).
-        random_flip: flip left-right with probability 1/2.
-        num_samples: keep a random subset of this many images, chosen with `seed` (default: all).
-        seed: chooses the subset and seeds the flips and crops.
+        center_crop, random_flip, num_samples, seed: as for `load_digits`.
 
     Returns:
         The data set, with classes ``"0"`` .. ``"9"``.
@@ -292,18 +306,9 @@ def load_mnist5k(
     """
     pixels, labels = _read_mnist5k()
     images = pixels.reshape(-1, 1, 28, 28) / 255  # (5000, 1, 28, 28) in [0, 1]
-    keep = subset_indices(len(images), num_samples, seed)
-    if keep is not None:
-        images, labels = images[keep], labels[keep]
-    return TensorImageDataset(
-        images,
-        labels,
-        resolution=resolution,
-        center_crop=center_crop,
-        random_flip=random_flip,
-        seed=seed,
-        num_classes=10,
-        classes=[str(digit) for digit in range(10)],
+    classes = [str(digit) for digit in range(10)]
+    return _in_memory(
+        images, labels, classes, resolution, num_samples, seed, center_crop=center_crop, random_flip=random_flip
     )
 
 
@@ -329,10 +334,10 @@ class ImageFolderDataset(ImageDataset):
         return len(self.paths)
 
     def load(self, index: int) -> tuple[torch.Tensor, int]:
-        """Image `index` as (C, H, W) float in [0, 1], and its label.
+        """Image `index` decoded from its file, as `ImageDataset.load` describes.
 
         Args:
-            index: the item's position, in [0, len(self)).
+            index: as for `ImageDataset.load`.
 
         Returns:
             (image, label).
@@ -404,10 +409,7 @@ def load_image_folder(
     Args:
         path: the folder.
         resolution: side of the square samples; default: the set's own (the shorter side of the first image).
-        center_crop: crop at the centre rather than at a random offset (only non-square images are cropped).
-        random_flip: flip left-right with probability 1/2.
-        num_samples: keep a random subset of this many images, chosen with `seed` (default: all).
-        seed: chooses the subset and seeds the flips and crops.
+        center_crop, random_flip, num_samples, seed: as for `load_digits`.
 
     Returns:
         The data set; labelled by sub-folder when there are at least two.
