@@ -425,12 +425,12 @@ class _HubRequest:
 
     def _pin(self) -> None:
         """Resolve the revision to a commit, and list the repo's files there (once)."""
-        from huggingface_hub import HfApi, constants
+        from huggingface_hub import constants
 
         if self.commit is not None:
             return
         if self.offline_reason is None:
-            api = HfApi(library_name="gandiff", library_version=__version__)
+            api = _hf_api()
             try:
                 with self.explained():
                     info = api.model_info(
@@ -709,9 +709,7 @@ def push_to_hub(
     Returns:
         huggingface_hub's ``CommitInfo`` (``.oid``, ``.commit_url``) of the commit.
     """
-    from huggingface_hub import HfApi
-
-    api = HfApi(token=token, library_name="gandiff", library_version=__version__)
+    api = _hf_api(token)
     repo_id = create_repo(repo_id, private=private, token=token)
     if revision is not None and revision != "main":
         api.create_branch(repo_id, branch=revision, exist_ok=True)
@@ -736,9 +734,7 @@ def create_repo(repo_id: str, *, private: bool | None = None, token: str | None 
     unreachable Hub is reported at once rather than after the run.
 
     Args:
-        repo_id: ``"namespace/name"`` (a bare name goes to the token owner's namespace).
-        private: make a new repo private; ``None`` uses the Hub's default (public).
-        token: a token with write access; by default the one of ``hf auth login`` / ``HF_TOKEN``.
+        repo_id, private, token: as for `push_to_hub`.
 
     Returns:
         The repo id, with its namespace.
@@ -748,11 +744,11 @@ def create_repo(repo_id: str, *, private: bool | None = None, token: str | None 
         HubConnectionError: the Hub could not be reached, or failed.
         HubTimeoutError: the Hub did not answer in time.
     """
-    from huggingface_hub import HfApi, constants
+    from huggingface_hub import constants
     from huggingface_hub.errors import HfHubHTTPError
 
     hub = f"the Hub at {constants.ENDPOINT}"
-    api = HfApi(token=token, library_name="gandiff", library_version=__version__)
+    api = _hf_api(token)
     try:
         return api.create_repo(repo_id, private=private, exist_ok=True).repo_id
     except HfHubHTTPError as err:
@@ -775,6 +771,13 @@ def create_repo(repo_id: str, *, private: bool | None = None, token: str | None 
                     f"{' '.join(str(cause).split())}); check your connection (and HF_ENDPOINT), then retry"
                 ) from err
         raise
+
+
+def _hf_api(token: str | None = None):
+    """huggingface_hub's client, naming gandiff and its version in the user agent of every request."""
+    from huggingface_hub import HfApi
+
+    return HfApi(token=token, library_name="gandiff", library_version=__version__)
 
 
 class PushToHubMixin:
