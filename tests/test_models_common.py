@@ -1,7 +1,7 @@
 """What every registered model promises, run over the registry (as diffusers' ModelTesterMixin runs
 one test body over every model): save -> load gives the same state dict and outputs, the config
-round-trips, loading is strict and names the key, outputs have the documented shape, and eval mode
-is deterministic.
+round-trips, loading is strict and names the key, outputs have the documented shape, eval mode
+is deterministic, and a bad setting fails in ``__init__`` naming it (`INVALID_CONFIGS`).
 
 A new registered model needs an entry in `CASES` (its role and small constructor arguments); the
 tests fail for it until it has one. What is specific to an architecture (reference parameter counts,
@@ -223,6 +223,30 @@ def test_eval_output_is_deterministic(case):
         # Same seed, same weights; in eval mode dropout is off and batch norm uses its statistics.
         assert torch.equal(first(*inputs), first(*inputs))
         assert torch.equal(first(*inputs), second(*inputs))
+
+
+# (registered name, bad constructor arguments, what the one-line ValueError must say): the setting,
+# and the valid values where there is a list (STYLE.md: validate in __init__ with messages that teach).
+INVALID_CONFIGS = [
+    ("DCGANGenerator", {"resolution": 48}, "resolution=48.*28, 32, 64, 128"),
+    ("DCGANDiscriminator", {"resolution": 256}, "resolution=256.*28, 32, 64, 128"),
+    ("DCGANDiscriminator", {"output": "probability"}, "output='probability'.*'logit', 'critic'"),
+    ("DCGANGenerator", {"latent_dim": 0}, "latent_dim"),
+    ("DCGANDiscriminator", {"base_channels": -8}, "base_channels"),
+    ("DCGANGenerator", {"num_classes": 0}, "num_classes"),
+    ("DCGANDiscriminator", {"num_classes": 2.5}, "num_classes"),
+    ("MLPDiscriminator", {"output": "sigmoid"}, "output='sigmoid'.*'logit', 'critic'"),
+    ("MLPGenerator", {"hidden_dim": 0}, "hidden_dim"),
+    ("MLPDenoiser", {"num_layers": -1}, "num_layers"),
+    ("MLPDiscriminator", {"num_classes": 0}, "num_classes"),
+    ("MLPDenoiser", {"num_train_timesteps": 0}, "num_train_timesteps"),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, message", INVALID_CONFIGS)
+def test_invalid_config_fails_in_init_naming_the_valid_values(name, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        lookup("model", name)(**kwargs)
 
 
 def test_every_public_model_name_is_the_registered_class():

@@ -60,6 +60,16 @@ def with_our_tables(theirs, ours):
     return theirs
 
 
+def step_pair(ours, theirs, settings, num_inference_steps=10, their_settings=None):
+    """Our scheduler and diffusers' built from the same settings (or `their_settings` for
+    diffusers), diffusers' given our tables, both set to the same `num_inference_steps`."""
+    mine = ours(**settings)
+    reference = with_our_tables(theirs(**(settings if their_settings is None else their_settings)), mine)
+    mine.set_timesteps(num_inference_steps)
+    reference.set_timesteps(num_inference_steps)
+    return mine, reference
+
+
 def model_inputs(seed: int, variance_type: str | None = None, scale: float = 1.0):
     """A float32 sample x_t (2, 3, 4, 4) and a model output; 6 channels for the learned variance
     types, the last 3 being σ² ("learned", so positive) or v ("learned_range")."""
@@ -170,10 +180,7 @@ def test_ddpm_steps_match(schedule, variance_type, prediction_type, spacing):
         timestep_spacing=spacing,
         clip_sample=False,
     )
-    mine = DDPMScheduler(**settings)
-    reference = with_our_tables(diffusers.DDPMScheduler(**settings), mine)
-    mine.set_timesteps(10)
-    reference.set_timesteps(10)
+    mine, reference = step_pair(DDPMScheduler, diffusers.DDPMScheduler, settings)
     assert_steps_match(mine, reference, skip_last_noise=spacing == "trailing")
 
 
@@ -181,12 +188,13 @@ def test_ddpm_steps_match(schedule, variance_type, prediction_type, spacing):
 def test_ddpm_fixed_large_log_is_diffusers_fixed_large(spacing):
     """diffusers' fixed_large_log samples NaN; the σ it means, √β (GLIDE's "max_log"), is what
     its fixed_large computes."""
-    mine = DDPMScheduler(variance_type="fixed_large_log", timestep_spacing=spacing, clip_sample=False)
-    reference = with_our_tables(
-        diffusers.DDPMScheduler(variance_type="fixed_large", timestep_spacing=spacing, clip_sample=False), mine
+    settings = {"timestep_spacing": spacing, "clip_sample": False}
+    mine, reference = step_pair(
+        DDPMScheduler,
+        diffusers.DDPMScheduler,
+        {**settings, "variance_type": "fixed_large_log"},
+        their_settings={**settings, "variance_type": "fixed_large"},
     )
-    mine.set_timesteps(10)
-    reference.set_timesteps(10)
     assert_steps_match(mine, reference, skip_last_noise=spacing == "trailing")
 
 
@@ -205,10 +213,7 @@ def test_ddpm_fixed_large_log_is_diffusers_fixed_large(spacing):
 def test_clipping_thresholding_and_zero_snr_steps_match(ours, theirs, settings):
     """Samples of scale 3 so that clipping and thresholding act. The last step is compared on x̂_0
     only where its timestep is not 0 (diffusers' DDPM adds noise there)."""
-    mine = ours(**settings)
-    reference = with_our_tables(theirs(**settings), mine)
-    mine.set_timesteps(10)
-    reference.set_timesteps(10)
+    mine, reference = step_pair(ours, theirs, settings)
     ddim = ours is DDIMScheduler
     for step_kwargs in ({"eta": 0.0}, {"eta": 1.0}) if ddim else ({},):
         assert_steps_match(mine, reference, step_kwargs, scale=3.0, skip_last_noise=int(mine.timesteps[-1]) != 0)
@@ -243,10 +248,7 @@ def test_ddim_steps_match(schedule, prediction_type, spacing, num_inference_step
         set_alpha_to_one=set_alpha_to_one,
         clip_sample=False,
     )
-    mine = DDIMScheduler(**settings)
-    reference = with_our_tables(diffusers.DDIMScheduler(**settings), mine)
-    mine.set_timesteps(num_inference_steps)
-    reference.set_timesteps(num_inference_steps)
+    mine, reference = step_pair(DDIMScheduler, diffusers.DDIMScheduler, settings, num_inference_steps)
     assert_steps_match(mine, reference, {"eta": eta}, skip_last_noise=not set_alpha_to_one and eta > 0)
 
 
