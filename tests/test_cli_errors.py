@@ -319,3 +319,16 @@ def test_a_pipe_named_like_an_image_is_skipped_instead_of_hanging(tmp_path):
     result = _gandiff(*argv, timeout=300)
     assert result.returncode == 0 and "skipping 1 unreadable image file(s)" in result.stderr, result.stderr
     assert "pipe.png" in result.stderr
+
+
+@pytest.mark.parametrize("dataset", ["digits", "moons"])
+def test_evaluate_against_a_data_set_of_the_other_kind_is_one_line(dataset, capsys, tmp_path, ddpm_run):
+    """An image model scored against ring8 was a RuntimeError traceback from a metric; a point
+    model against digits a shape error. Now one line, before any sampling."""
+    run = ddpm_run  # a 2-D model
+    if dataset == "moons":  # an image model
+        run = tmp_path / "images"
+        assert cli.main(["train", "ddpm", "--dataset", "digits", "--output-dir", str(run), *TINY]) == 0
+        capsys.readouterr()
+    code, err = _run(["evaluate", run, "--dataset", dataset, "--num-samples", "10", "--steps", "2"], capsys)
+    assert _one_line(code, err) and f"but '{dataset}' is" in err and "the data set it learned" in err, err

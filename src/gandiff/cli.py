@@ -853,6 +853,8 @@ def _use_threads(threads: int) -> None:
             torch.set_num_interop_threads(threads)
 
 
+# argparse destinations that are not flags: the command words and the positional paths
+_NOT_FLAGS = {"command", "method", "picture", "path", "run"}
 _COMMANDS = {"train": _train, "sample": _sample, "evaluate": _evaluate, "plot": _plot}
 
 
@@ -883,8 +885,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = _user_error_message(err)
         if message is None:
             raise
-        if args.command == "train":
-            message = _as_flags(message, [f.name for f in dataclasses.fields(_config_class(args.method))])
+        # the Python names of the settings this command's flags set (`train`: every config field)
+        flags = [name for name in vars(args) if name not in _NOT_FLAGS]
+        message = _as_flags(message, flags)
         _end_progress_bars()
         print(f"gandiff: error: {message}", file=sys.stderr)
         return 2

@@ -129,7 +129,8 @@ def evaluate_pipeline(
 
     Raises:
         ValueError: an unknown scheduler, a scheduler or steps for a GAN pipeline,
-            rejection sampling for a diffusion one, or a data set the metrics do not cover.
+            rejection sampling for a diffusion one, a data set the metrics do not cover, or one
+            of the other kind (points for an image model, or images for a point model).
         gandiff.metrics.InceptionWeightsUnavailableError: `inception` without the weights.
 
     Example:
@@ -138,11 +139,19 @@ def evaluate_pipeline(
         >>> score = result["metrics"]["frechet_distance"]  # doctest: +SKIP
         >>> score["model"] / score["data"]  # how far above the floor  # doctest: +SKIP
     """
-    from .data import POINT_SETS
+    from .data import BUILTIN_DATASETS, POINT_SETS
 
     name = str(pipeline) if isinstance(pipeline, (str, os.PathLike)) else type(pipeline).__name__
     pipeline = load_pipeline(pipeline, scheduler)
     kind = "points" if dataset in POINT_SETS else "image"
+    makes = "points" if len(pipeline.network.sample_shape) == 1 else "image"
+    # found before sampling, not as a shape error deep in a metric (a name that is no built-in
+    # set may be a typo: load_dataset names the close match)
+    if makes != kind and (kind == "points" or dataset in BUILTIN_DATASETS):
+        raise ValueError(
+            f"{name} makes {'2-D points' if makes == 'points' else 'images'}, but {dataset!r} is "
+            f"{'a 2-D point set' if kind == 'points' else 'not a 2-D point set'}: evaluate it against the data set it learned"
+        )
     diffusion = pipeline.is_diffusion
     if diffusion and num_inference_steps is None:
         num_inference_steps = pipeline.scheduler.config.num_train_timesteps
