@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from gandiff import DDPMPipeline, DDPMScheduler, GANPipeline, MLPDenoiser, MLPGenerator, ModelMixin, Pipeline
-from gandiff.saving import atomic_directory, write_text_atomic
+from gandiff.saving import atomic_directory, process_alive, write_text_atomic
 
 
 def small_pipeline(seed: int = 0) -> DDPMPipeline:
@@ -298,6 +298,21 @@ def test_a_crash_between_the_old_two_renames_is_recovered(tmp_path):
     assert same_weights(weights_of(loaded), weights_of(pipeline))
     pipeline.save_pretrained(tmp_path / "pipe")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]  # the old staging is gone too
+
+
+def test_staging_named_with_pid_0_is_not_a_live_writers(tmp_path):
+    """os.kill(0, 0) asks about this process's group, which always exists: a staging folder named
+    with pid 0 (no process has that id) was kept as a running save's forever."""
+    pipeline = small_pipeline()
+    (tmp_path / ".pipe.tmp-0-a8b7c6d5").mkdir()
+    pipeline.save_pretrained(tmp_path / "pipe")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+@pytest.mark.parametrize("pid, alive", [(os.getpid(), True), (0, False), (-1, False), ("12", False), (True, False)])
+def test_process_alive(pid, alive):
+    """Only a positive int names a process; this process exists."""
+    assert process_alive(pid) is alive
 
 
 _KEEP_SAVING = textwrap.dedent(

@@ -42,6 +42,7 @@ __all__ = [
     "atomic_directory",
     "use_umask_permissions",
     "recover_interrupted_save",
+    "process_alive",
     "SAVE_MARKERS",
     "MODEL_INDEX_NAME",
     "CONFIG_NAME",
@@ -384,11 +385,27 @@ def _move_missing(source: Path, target: Path) -> None:
 def _writer_alive(path: Path, pid: int) -> bool:
     if pid == os.getpid():
         return path in _ACTIVE
+    return process_alive(pid)
+
+
+def process_alive(pid: object) -> bool:
+    """Whether a process with id `pid` exists on this host: the one check behind every "is the
+    writer of this file still running" (interrupted saves here, the output-folder lock of training).
+
+    Args:
+        pid: a process id as read from a file name or a lock file; anything but a positive int is
+            no process (``os.kill`` would read 0 and negative ids as process groups).
+
+    Returns:
+        True when the process exists, also when it belongs to another user.
+    """
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
     try:
         os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
         return False
-    except OSError:  # it exists, owned by someone else
+    except OSError:  # it exists, owned by someone else (PermissionError); when unsure, alive
         return True
     return True
 
