@@ -25,6 +25,7 @@ FLOORS = {
     "saving": 0,
     "torch_utils": 0,
     "pil_utils": 0,
+    "outputs": 0,
     "choices": 0,
     "validation": 0,
     "_lazy": 0,

@@ -256,3 +256,26 @@ def test_every_public_model_name_is_the_registered_class():
         if hasattr(gandiff, name):  # plugins register models that are no public name of gandiff
             assert getattr(gandiff, name) is lookup("model", name)
     assert {"UNet2DModel", "DCGANGenerator", "MLPDenoiser"} <= set(REGISTERED)
+
+
+def test_return_dict_gives_diffusers_forms_of_the_same_tensor(case):
+    from gandiff.outputs import ModelOutput
+
+    cls, case = case
+    model = build(cls, case).eval()
+    inputs = make_inputs(model, case)
+    with torch.no_grad():
+        tensor = model(*inputs)
+        output = model(*inputs, return_dict=True)
+        as_tuple = model(*inputs, return_dict=False)
+    assert type(tensor) is torch.Tensor  # "Models return tensors" (DESIGN), by default
+    assert isinstance(output, ModelOutput) and torch.equal(output.sample, tensor)  # diffusers' `.sample`
+    assert type(as_tuple) is tuple and len(as_tuple) == 1 and torch.equal(as_tuple[0], tensor)
+
+
+def test_dtype_and_device_follow_the_parameters(case):
+    cls, case = case
+    model = build(cls, case)
+    assert model.dtype == torch.float32 and model.device == torch.device("cpu")
+    assert model.to(torch.float64).dtype == torch.float64
+    assert model.to(torch.bfloat16).dtype == torch.bfloat16

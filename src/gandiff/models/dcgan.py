@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 from ..choices import OUTPUT_TYPES
+from ..outputs import model_output
 from ..registry import register
 from ..validation import check_choice, check_positive
 from .conditioning import check_class_labels
@@ -151,12 +152,16 @@ class DCGANGenerator(ModelMixin):
         """Shape of one generated image, (C, H, W)."""
         return (self.config.out_channels, self.config.resolution, self.config.resolution)
 
-    def forward(self, z: torch.Tensor, class_labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, class_labels: torch.Tensor | None = None, return_dict: bool | None = None
+    ) -> torch.Tensor:
         """Generate images.
 
         Args:
             z: latents of shape (B, latent_dim) or (B, latent_dim, 1, 1).
             class_labels: integer labels of shape (B,) for a conditional model, else None.
+            return_dict: ``None`` returns the tensor; ``True`` a `ModelOutput` (``.sample``) and ``False`` the
+                tuple ``(tensor,)``, as diffusers' models (`gandiff.outputs.model_output`).
 
         Returns:
             Images of shape (B, out_channels, resolution, resolution), in [-1, 1].
@@ -173,7 +178,7 @@ class DCGANGenerator(ModelMixin):
         if labels is not None:
             one_hot = nn.functional.one_hot(labels, self.config.num_classes).to(z.dtype)
             z = torch.cat([z, one_hot[:, :, None, None]], dim=1)  # (B, latent_dim + K, 1, 1)
-        return self.main(z)
+        return model_output(self.main(z), return_dict)
 
 
 @register("model")
@@ -260,12 +265,16 @@ class DCGANDiscriminator(ModelMixin):
         """Shape of one input image, (C, H, W)."""
         return (self.config.in_channels, self.config.resolution, self.config.resolution)
 
-    def forward(self, x: torch.Tensor, class_labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, class_labels: torch.Tensor | None = None, return_dict: bool | None = None
+    ) -> torch.Tensor:
         """Score images.
 
         Args:
             x: images of shape (B, in_channels, resolution, resolution).
             class_labels: integer labels of shape (B,) for a conditional model, else None.
+            return_dict: ``None`` returns the tensor; ``True`` a `ModelOutput` (``.sample``) and ``False`` the
+                tuple ``(tensor,)``, as diffusers' models (`gandiff.outputs.model_output`).
 
         Returns:
             Raw scores (logits or critic values) of shape (B,).
@@ -279,4 +288,4 @@ class DCGANDiscriminator(ModelMixin):
         if labels is not None:
             phi = h.sum(dim=(2, 3))  # (B, C): global sum pooling, as in Miyato & Koyama
             score = score + (self.class_embedding(labels) * phi).sum(dim=1)
-        return score
+        return model_output(score, return_dict)

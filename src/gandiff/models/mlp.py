@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 from ..choices import OUTPUT_TYPES
+from ..outputs import model_output
 from ..registry import register
 from ..validation import check_choice, check_positive
 from .conditioning import check_class_labels
@@ -88,12 +89,16 @@ class MLPGenerator(ModelMixin):
         """Shape of one generated point, (data_dim,)."""
         return (self.config.data_dim,)
 
-    def forward(self, z: torch.Tensor, class_labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, class_labels: torch.Tensor | None = None, return_dict: bool | None = None
+    ) -> torch.Tensor:
         """Map latents to points.
 
         Args:
             z: latents (B, latent_dim).
             class_labels: integer labels (B,) for a conditional model, else None.
+            return_dict: ``None`` returns the tensor; ``True`` a `ModelOutput` (``.sample``) and ``False`` the
+                tuple ``(tensor,)``, as diffusers' models (`gandiff.outputs.model_output`).
 
         Returns:
             Points (B, data_dim).
@@ -102,7 +107,7 @@ class MLPGenerator(ModelMixin):
         labels = check_class_labels(class_labels, self.config.num_classes, z.shape[0], z.device)
         if labels is not None:
             z = torch.cat([z, nn.functional.one_hot(labels, self.config.num_classes).to(z.dtype)], dim=1)
-        return self.out(self.hidden(z))
+        return model_output(self.out(self.hidden(z)), return_dict)
 
 
 @register("model")
@@ -153,12 +158,16 @@ class MLPDiscriminator(ModelMixin):
         """Shape of one input point, (data_dim,)."""
         return (self.config.data_dim,)
 
-    def forward(self, x: torch.Tensor, class_labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, class_labels: torch.Tensor | None = None, return_dict: bool | None = None
+    ) -> torch.Tensor:
         """Score points.
 
         Args:
             x: points (B, data_dim).
             class_labels: integer labels (B,) for a conditional model, else None.
+            return_dict: ``None`` returns the tensor; ``True`` a `ModelOutput` (``.sample``) and ``False`` the
+                tuple ``(tensor,)``, as diffusers' models (`gandiff.outputs.model_output`).
 
         Returns:
             Raw scores (B,): logits or critic values.
@@ -169,7 +178,7 @@ class MLPDiscriminator(ModelMixin):
         score = self.head(h).squeeze(1)
         if labels is not None:
             score = score + (self.class_embedding(labels) * h).sum(dim=1)
-        return score
+        return model_output(score, return_dict)
 
 
 @register("model")
@@ -236,6 +245,7 @@ class MLPDenoiser(ModelMixin):
         x_t: torch.Tensor,
         timestep: torch.Tensor | int,
         class_labels: torch.Tensor | None = None,
+        return_dict: bool | None = None,
     ) -> torch.Tensor:
         """Predict from noisy points.
 
@@ -244,6 +254,8 @@ class MLPDenoiser(ModelMixin):
             timestep: an int, a 0-d tensor (one t for the whole batch), or a 1-D tensor of
                 shape (B,) or (1,).
             class_labels: integer labels of shape (B,) for a conditional model, else None.
+            return_dict: ``None`` returns the tensor; ``True`` a `ModelOutput` (``.sample``) and ``False`` the
+                tuple ``(tensor,)``, as diffusers' models (`gandiff.outputs.model_output`).
 
         Returns:
             A tensor of the same shape as `x_t`.
@@ -257,7 +269,7 @@ class MLPDenoiser(ModelMixin):
         if labels is not None:
             emb = emb + self.class_embedding(labels)
         h = self.hidden(torch.cat([x_t, emb.to(x_t.dtype)], dim=1))
-        return self.out(h)
+        return model_output(self.out(h), return_dict)
 
     def _check_timesteps(self, timestep: torch.Tensor | int, batch_size: int, device: torch.device) -> torch.Tensor:
         """The timesteps as a tensor of shape (B,) on `device`; ValueError for a bad shape or range."""

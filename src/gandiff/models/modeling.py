@@ -1,4 +1,4 @@
-"""ModelMixin: save, load and push a `torch.nn.Module`. Nothing else.
+"""ModelMixin: save, load and push a `torch.nn.Module`; its `device` and `dtype`. Nothing else.
 
 A saved model is a folder with ``config.json`` (the constructor's arguments) and
 ``model.safetensors``. Folders written by diffusers (``diffusion_pytorch_model.safetensors``)
@@ -16,6 +16,7 @@ budget of the weights file's size, then compared with the file's header.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sys
 import threading
@@ -44,10 +45,31 @@ __all__ = ["ModelMixin", "WEIGHTS_NAME"]
 
 
 class ModelMixin(torch.nn.Module, ConfigMixin):
-    """Base class of gandiff models: `save_pretrained`, `from_pretrained`, `push_to_hub`."""
+    """Base class of gandiff models: `save_pretrained`, `from_pretrained`, `push_to_hub`, and
+    diffusers' `device` and `dtype`.
+
+    A model's ``forward`` returns a tensor; diffusers' forms come with ``return_dict``:
+    ``model(..., return_dict=True).sample`` and ``model(..., return_dict=False)[0]`` (see
+    `gandiff.outputs.model_output`).
+    """
 
     config_name = "config.json"
     registry_kind = "model"  # how the registry files every subclass, a plugin's too
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's first parameter (or buffer) is: diffusers' ``model.device``."""
+        for tensor in itertools.chain(self.parameters(), self.buffers()):
+            return tensor.device
+        return torch.device("cpu")  # nothing to move: a model without tensors runs anywhere
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype of the model's first floating-point parameter (or buffer): diffusers' ``model.dtype``."""
+        for tensor in itertools.chain(self.parameters(), self.buffers()):
+            if tensor.is_floating_point():
+                return tensor.dtype
+        return torch.get_default_dtype()
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
         """Write ``config.json`` and ``model.safetensors`` into `save_directory`, atomically.

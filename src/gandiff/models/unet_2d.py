@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..outputs import model_output
 from ..registry import register
 from ..validation import check_bool, check_choice, check_number, check_positive
 from .conditioning import check_class_labels
@@ -349,7 +350,11 @@ class UNet2DModel(ModelMixin):
         return converted
 
     def forward(
-        self, sample: torch.Tensor, timestep: torch.Tensor | int | float, class_labels: torch.Tensor | None = None
+        self,
+        sample: torch.Tensor,
+        timestep: torch.Tensor | int | float,
+        class_labels: torch.Tensor | None = None,
+        return_dict: bool | None = None,
     ) -> torch.Tensor:
         """Predict from a noisy batch.
 
@@ -358,6 +363,8 @@ class UNet2DModel(ModelMixin):
             timestep: an int or float, a 0-d tensor, or a 1-D tensor of 1 or B timesteps.
             class_labels: ``(B,)`` (or one) integer labels in ``[0, num_class_embeds)``;
                 required exactly when the model is class-conditional.
+            return_dict: ``None`` returns the tensor; ``True`` a `ModelOutput` (``.sample``) and ``False`` the
+                tuple ``(tensor,)``, as diffusers' models (`gandiff.outputs.model_output`).
 
         Returns:
             ``(B, out_channels, H, W)``.
@@ -404,7 +411,7 @@ class UNet2DModel(ModelMixin):
             del skips[-n:]
 
         # 5. out, in the standard layout so that callers can `.view` it
-        return self.conv_out(F.silu(self.conv_norm_out(h))).contiguous()
+        return model_output(self.conv_out(F.silu(self.conv_norm_out(h))).contiguous(), return_dict)
 
     def _check_sample(self, sample: torch.Tensor) -> None:
         if sample.ndim != 4 or sample.shape[1] != self.conv_in.in_channels:

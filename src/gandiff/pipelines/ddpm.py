@@ -80,7 +80,8 @@ class DDPMPipeline(Pipeline):
         output_type: str | None = None,
         eta: float | None = None,
         callback: Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], None] | None = None,
-    ) -> ImagePipelineOutput | PointsPipelineOutput:
+        return_dict: bool = True,
+    ) -> ImagePipelineOutput | PointsPipelineOutput | tuple:
         """Generate `batch_size` samples.
 
         Args:
@@ -96,6 +97,7 @@ class DDPMPipeline(Pipeline):
                 index, its timestep, the sample x_t the network was given and the scheduler's
                 prediction of x_0 from it (k-diffusion's per-step hook, for pictures and
                 diagnostics; it must not change the tensors).
+            return_dict: ``False`` returns the tuple ``(images,)`` (or ``(points,)``), as diffusers does.
 
         Returns:
             `ImagePipelineOutput` (``.images`` in [0, 1]) for a U-Net on images,
@@ -125,7 +127,8 @@ class DDPMPipeline(Pipeline):
             if callback is not None:
                 callback(i, t, sample, step.pred_original_sample)
             sample = step.prev_sample
-        return self.postprocess(sample, output_type)
+        output = self.postprocess(sample, output_type)
+        return output if return_dict else output.to_tuple()
 
     def _step_kwargs(self, eta: float | None) -> dict:
         if eta is None:

@@ -62,7 +62,8 @@ class GANPipeline(Pipeline):
         output_type: str | None = None,
         rejection_sampling: bool = False,
         rejection_gamma: float = 0.0,
-    ) -> ImagePipelineOutput | PointsPipelineOutput:
+        return_dict: bool = True,
+    ) -> ImagePipelineOutput | PointsPipelineOutput | tuple:
         """Generate `batch_size` samples.
 
         Args:
@@ -81,6 +82,7 @@ class GANPipeline(Pipeline):
                 non-saturating loss, and an unconditional generator.
             rejection_gamma: γ of rejection sampling: 0 is exact rejection sampling under the
                 discriminator's estimate, negative values keep more samples.
+            return_dict: ``False`` returns the tuple ``(images,)`` (or ``(points,)``), as diffusers does.
 
         Returns:
             `ImagePipelineOutput` (``.images`` in [0, 1]) for an image generator,
@@ -108,7 +110,8 @@ class GANPipeline(Pipeline):
                 proposals_per_round=batch_size,
                 generator=generator,
             )
-            return self.postprocess(samples, output_type)
+            output = self.postprocess(samples, output_type)
+            return output if return_dict else output.to_tuple()
         latent_shape = (batch_size, network.config.latent_dim)
         if latents is None:
             latents = randn_tensor(latent_shape, generator, self.device, self.dtype)
@@ -118,7 +121,8 @@ class GANPipeline(Pipeline):
             )
         labels = expand_class_labels(class_labels, batch_size, self.device)
         samples = network(latents.to(self.device, self.dtype), class_labels=labels)
-        return self.postprocess(samples, output_type)
+        output = self.postprocess(samples, output_type)
+        return output if return_dict else output.to_tuple()
 
     def _check_rejection_sampling(self, generator, latents, class_labels) -> None:
         if self.discriminator is None:

@@ -26,6 +26,7 @@ import torch
 from .._version import __version__
 from ..configuration import load_config_file, saved_class_name
 from ..hub import PushToHubMixin, pop_hub_options, resolve_path
+from ..outputs import Output
 from ..registry import lookup, resolve_library_class
 from ..saving import MODEL_INDEX_NAME, atomic_directory, recover_interrupted_save, write_text_atomic
 from ..torch_utils import evaluating, randn_tensor
@@ -51,8 +52,11 @@ class ComponentKindError(TypeError, ValueError):
 
 
 @dataclass
-class ImagePipelineOutput:
+class ImagePipelineOutput(Output):
     """Generated images in [0, 1]: a list of PIL images, (B, H, W, C) numpy or (B, C, H, W) tensor.
+
+    As in diffusers, ``out[0]`` is ``out.images`` and ``pipe(..., return_dict=False)`` returns
+    ``(images,)``.
 
     Attributes:
         images: the images, in the ``output_type`` the pipeline was asked for.
@@ -62,8 +66,9 @@ class ImagePipelineOutput:
 
 
 @dataclass
-class PointsPipelineOutput:
-    """Generated points (B, D), as numpy or a tensor, in data units (no rescaling).
+class PointsPipelineOutput(Output):
+    """Generated points (B, D), as numpy or a tensor, in data units (no rescaling); ``out[0]`` is
+    ``out.points``, and ``pipe(..., return_dict=False)`` returns ``(points,)``.
 
     Attributes:
         points: the points, in the ``output_type`` the pipeline was asked for.

@@ -150,16 +150,19 @@ class AlphaBarScheduler(SchedulerMixin):
             self.config.steps_offset,
         ).to(device)
 
-    def previous_timestep(self, timestep: int | torch.Tensor) -> int:
+    def previous_timestep(self, timestep: int | torch.Tensor) -> torch.Tensor:
         """The timestep that follows `timestep` in ``self.timesteps``; -1 after the last one.
+
+        A 0-d tensor on the schedule's device, as diffusers returns it (its tests read
+        ``.item()``); `gandiff.schedulers.timesteps.previous_timestep` gives the int.
 
         Args:
             timestep: an entry of ``self.timesteps``.
 
         Returns:
-            The next timestep, or -1.
+            The next timestep, or -1, as a 0-d int64 tensor.
         """
-        return previous_timestep(self.timesteps, timestep)
+        return torch.tensor(previous_timestep(self.timesteps, timestep), device=self.timesteps.device)
 
     def add_noise(self, original_samples: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
         """x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, a draw of q(x_t | x_0) (Ho et al. eq. 4); pure.

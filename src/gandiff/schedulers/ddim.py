@@ -18,6 +18,7 @@ from ..validation import check_bool
 from .alpha_bar import AlphaBarScheduler, check_sampling_options
 from .parametrisation import clip_predicted_x0, predict_epsilon, predict_x0
 from .protocol import SchedulerOutput
+from .timesteps import previous_timestep
 
 __all__ = ["DDIMScheduler"]
 
@@ -103,7 +104,9 @@ class DDIMScheduler(AlphaBarScheduler):
         sample: torch.Tensor,
         eta: float = 0.0,
         generator: torch.Generator | list[torch.Generator] | None = None,
-    ) -> SchedulerOutput:
+        *,
+        return_dict: bool = True,
+    ) -> SchedulerOutput | tuple[torch.Tensor, torch.Tensor]:
         """One reverse step x_t -> x_{t−1} of Song et al. 2021, eq. 12, with σ_t(η) of eq. 16.
 
         Args:
@@ -112,6 +115,7 @@ class DDIMScheduler(AlphaBarScheduler):
             sample: x_t.
             eta: η in [0, 1]: 0 is deterministic DDIM, 1 is DDPM's sampler with σ_t² = β̃_t.
             generator: a `torch.Generator`, or one per sample, for the noise when η > 0.
+            return_dict: ``False`` returns the tuple ``(prev_sample, pred_original_sample)``, as diffusers does.
 
         Returns:
             `SchedulerOutput` with ``prev_sample`` x_{t−1} and ``pred_original_sample`` x̂_0.
@@ -129,7 +133,7 @@ class DDIMScheduler(AlphaBarScheduler):
         if not 0.0 <= eta <= 1.0:
             raise ValueError(f"eta must lie in [0, 1] (0: deterministic DDIM, 1: DDPM with σ² = β̃), got {eta!r}")
         t = int(timestep)
-        prev_t = self.previous_timestep(t)
+        prev_t = previous_timestep(self.timesteps, t)
 
         # 1. α_t and α_{t−1}: the previous timestep is looked up in the schedule.
         alpha_bar_t = float(self.alphas_cumprod[t])
@@ -158,4 +162,5 @@ class DDIMScheduler(AlphaBarScheduler):
             # Drawn with diffusers' call, so a seed gives diffusers' samples.
             z = randn_tensor(model_output.shape, generator, device=model_output.device, dtype=model_output.dtype)
             prev_sample = prev_sample + sigma * z
-        return SchedulerOutput(prev_sample=prev_sample, pred_original_sample=pred_x0)
+        output = SchedulerOutput(prev_sample=prev_sample, pred_original_sample=pred_x0)
+        return output if return_dict else output.to_tuple()

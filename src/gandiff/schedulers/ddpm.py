@@ -21,6 +21,7 @@ from ..validation import check_choice
 from .alpha_bar import AlphaBarScheduler, check_sampling_options
 from .parametrisation import clip_predicted_x0, predict_x0
 from .protocol import SchedulerOutput
+from .timesteps import previous_timestep
 
 __all__ = ["DDPMScheduler", "VARIANCE_TYPES"]
 
@@ -127,7 +128,9 @@ class DDPMScheduler(AlphaBarScheduler):
         timestep: int | torch.Tensor,
         sample: torch.Tensor,
         generator: torch.Generator | list[torch.Generator] | None = None,
-    ) -> SchedulerOutput:
+        *,
+        return_dict: bool = True,
+    ) -> SchedulerOutput | tuple[torch.Tensor, torch.Tensor]:
         """One reverse step x_t -> x_{t−1} (Ho et al. 2020, Algorithm 2, lines 3–4).
 
         Args:
@@ -135,12 +138,13 @@ class DDPMScheduler(AlphaBarScheduler):
             timestep: t, an entry of ``self.timesteps``.
             sample: x_t.
             generator: a `torch.Generator`, or one per sample, for the step's noise z.
+            return_dict: ``False`` returns the tuple ``(prev_sample, pred_original_sample)``, as diffusers does.
 
         Returns:
             `SchedulerOutput` with ``prev_sample`` x_{t−1} and ``pred_original_sample`` x̂_0.
         """
         t = int(timestep)
-        prev_t = self.previous_timestep(t)
+        prev_t = previous_timestep(self.timesteps, t)
         model_output, predicted_variance = self._split_variance(model_output, sample)
 
         # 1. ᾱ_t, ᾱ_{t−1} and the β_t, α_t of this step. Sampling with fewer than T steps runs a
@@ -168,13 +172,15 @@ class DDPMScheduler(AlphaBarScheduler):
         #    lines 3–4). diffusers adds noise whenever t > 0 instead; that is the same for
         #    "leading" and "linspace" spacings, whose last timestep is 0, but with "trailing"
         #    spacing, a steps_offset or a custom schedule it would add noise to the final sample.
-        if prev_t < 0:
-            return SchedulerOutput(prev_sample=posterior_mean, pred_original_sample=pred_x0)
-        # Drawn after the mean with diffusers' call, so a seed gives diffusers' samples.
-        z = randn_tensor(model_output.shape, generator, device=model_output.device, dtype=model_output.dtype)
-        posterior_variance = (1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t  # β̃_t, eq. 7
-        sigma = self._sigma(beta_t, posterior_variance, predicted_variance)
-        return SchedulerOutput(prev_sample=posterior_mean + sigma * z, pred_original_sample=pred_x0)
+        prev_sample = posterior_mean
+        if prev_t >= 0:
+            # Drawn after the mean with diffusers' call, so a seed gives diffusers' samples.
+            z = randn_tensor(model_output.shape, generator, device=model_output.device, dtype=model_output.dtype)
+            posterior_variance = (1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t  # β̃_t, eq. 7
+            sigma = self._sigma(beta_t, posterior_variance, predicted_variance)
+            prev_sample = posterior_mean + sigma * z
+        output = SchedulerOutput(prev_sample=prev_sample, pred_original_sample=pred_x0)
+        return output if return_dict else output.to_tuple()
 
     def _split_variance(
         self, model_output: torch.Tensor, sample: torch.Tensor

@@ -5,11 +5,16 @@ pipeline only uses::
 
     scheduler.set_timesteps(num_inference_steps, device=None)
     scheduler.timesteps                      # 1-D tensor, descending (integers for DDPM, DDIM)
+    scheduler.order                          # network calls per step (1 for DDPM, DDIM)
     scheduler.init_noise_sigma               # scale of the starting noise
     scheduler.scale_model_input(x, t)        # what the network is given at step t
     out = scheduler.step(model_output, t, x, generator=None)
     out.prev_sample, out.pred_original_sample
     scheduler.add_noise(x0, noise, timesteps)   # q(x_t | x_0), for training; pure
+
+and diffusers' calling conventions hold: ``step(..., return_dict=False)`` returns the tuple
+``(prev_sample, pred_original_sample)``, ``len(scheduler)`` is ``num_train_timesteps`` and
+``scheduler.compatibles`` lists the scheduler classes its config moves to.
 """
 
 from __future__ import annotations
@@ -19,13 +24,16 @@ from dataclasses import dataclass
 import torch
 
 from ..configuration import ConfigMixin
+from ..outputs import Output
+from ..registry import known_names, lookup
 
 __all__ = ["SchedulerMixin", "SchedulerOutput"]
 
 
 @dataclass
-class SchedulerOutput:
-    """One reverse step: x_{t-1} and the model's estimate of x_0 at step t.
+class SchedulerOutput(Output):
+    """One reverse step: x_{t-1} and the model's estimate of x_0 at step t; ``to_tuple()``
+    is what ``step(..., return_dict=False)`` returns.
 
     Attributes:
         prev_sample: x_{t−1}, the next sample of the reverse process.
@@ -47,8 +55,26 @@ class SchedulerMixin(ConfigMixin):
 
     config_name = "scheduler_config.json"
     registry_kind = "scheduler"  # how the registry files every subclass, a plugin's too
+    order: int = 1  # network calls per step; a second-order sampler (Heun) sets 2
     init_noise_sigma: float = 1.0
     timesteps: torch.Tensor
+
+    def __len__(self) -> int:
+        """``num_train_timesteps``, T: the length diffusers gives a scheduler."""
+        return self.config.num_train_timesteps
+
+    def __bool__(self) -> bool:
+        # A scheduler is an object, not a container: `__len__` must not make `if scheduler:`
+        # depend on (or fail for the lack of) num_train_timesteps.
+        return True
+
+    @property
+    def compatibles(self) -> list[type[SchedulerMixin]]:
+        """The scheduler classes this one's config moves to with ``Cls.from_config(config)``,
+        itself included: every registered scheduler, plugins' too (diffusers' ``compatibles``).
+        """
+        # dict.fromkeys: a class registered under two names is listed once.
+        return list(dict.fromkeys(lookup("scheduler", name) for name in known_names("scheduler")))
 
     def set_timesteps(self, num_inference_steps: int, device: str | torch.device | None = None) -> None:
         """Choose the timesteps of sampling, descending, as ``self.timesteps``.
@@ -77,7 +103,9 @@ class SchedulerMixin(ConfigMixin):
         timestep: int | torch.Tensor,
         sample: torch.Tensor,
         generator: torch.Generator | list[torch.Generator] | None = None,
-    ) -> SchedulerOutput:
+        *,
+        return_dict: bool = True,
+    ) -> SchedulerOutput | tuple[torch.Tensor, torch.Tensor]:
         """One reverse step from `sample` at `timestep` to the next timestep of the schedule.
 
         Args:
@@ -85,9 +113,11 @@ class SchedulerMixin(ConfigMixin):
             timestep: an entry of ``self.timesteps``.
             sample: the current sample.
             generator: a `torch.Generator`, or one per sample, for the step's noise.
+            return_dict: ``False`` returns ``output.to_tuple()``, as diffusers does.
 
         Returns:
-            `SchedulerOutput` with the next sample and the estimate of x_0.
+            `SchedulerOutput` with the next sample and the estimate of x_0, or the tuple
+            ``(prev_sample, pred_original_sample)`` with ``return_dict=False``.
         """
         raise NotImplementedError
 
