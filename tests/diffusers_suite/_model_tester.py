@@ -81,7 +81,6 @@ class BaseModelOutputMixin:
 
 
 class ModelTesterMixin(BaseModelOutputMixin):
-    @pending(RETURN_DICT)
     @torch.no_grad()
     def test_from_save_pretrained(self, base_model_output, tmp_path, atol=5e-5, rtol=5e-5):
         torch.manual_seed(0)
@@ -106,7 +105,6 @@ class ModelTesterMixin(BaseModelOutputMixin):
             base_model_output, new_image, atol=atol, rtol=rtol, msg="Models give different forward passes."
         )
 
-    @pending("model.dtype")
     @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=["fp32", "fp16", "bf16"])
     def test_from_save_pretrained_dtype(self, tmp_path, dtype):
         model = self.model_class(**self.get_init_dict())
@@ -123,7 +121,6 @@ class ModelTesterMixin(BaseModelOutputMixin):
             new_model = self.model_class.from_pretrained(tmp_path, torch_dtype=dtype)
             assert new_model.dtype == dtype
 
-    @pending(RETURN_DICT)
     @torch.no_grad()
     def test_determinism(self, atol=1e-5, rtol=0):
         model = self.model_class(**self.get_init_dict())
@@ -143,7 +140,6 @@ class ModelTesterMixin(BaseModelOutputMixin):
             first_filtered, second_filtered, atol=atol, rtol=rtol, msg="Model outputs are not deterministic"
         )
 
-    @pending(RETURN_DICT)
     @torch.no_grad()
     def test_output(self, base_model_output, expected_output_shape=None):
         output = base_model_output
@@ -219,7 +215,6 @@ class ModelTesterMixin(BaseModelOutputMixin):
 
 
 class TrainingTesterMixin:
-    @pending(RETURN_DICT)
     def test_training(self):
         init_dict = self.get_init_dict()
         inputs_dict = self.get_dummy_inputs()
@@ -233,7 +228,6 @@ class TrainingTesterMixin:
         loss = torch.nn.functional.mse_loss(output, noise)
         loss.backward()
 
-    @pending(RETURN_DICT)
     def test_training_with_ema(self):
         from gandiff.training.ema import make_ema
 

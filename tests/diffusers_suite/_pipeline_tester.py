@@ -43,13 +43,11 @@ import tempfile
 import numpy as np
 import torch
 
-from ._testing import pending, to_np, torch_device
+from ._testing import to_np, torch_device
 
 # tests/pipelines/pipeline_params.py
 UNCONDITIONAL_IMAGE_GENERATION_PARAMS = frozenset(["batch_size"])
 UNCONDITIONAL_IMAGE_GENERATION_BATCH_PARAMS = frozenset([])
-
-CALL_CONVENTION = "pipe(...)[0]"
 
 
 class PipelineTesterMixin:
@@ -75,7 +73,6 @@ class PipelineTesterMixin:
         generator = torch.Generator(device).manual_seed(seed)
         return generator
 
-    @pending(CALL_CONVENTION)
     def test_save_load_local(self, expected_max_difference=5e-4):
         components = self.get_dummy_components()
         pipe = self.pipeline_class(**components)
@@ -100,7 +97,6 @@ class PipelineTesterMixin:
         max_diff = np.abs(to_np(output) - to_np(output_loaded)).max()
         self.assertLess(max_diff, expected_max_difference)
 
-    @pending("return_dict in pipe.__call__")
     def test_pipeline_call_signature(self):
         self.assertTrue(
             hasattr(self.pipeline_class, "__call__"), f"{self.pipeline_class} should have a `__call__` method"
@@ -140,7 +136,6 @@ class PipelineTesterMixin:
             f"Required optional parameters not present: {remaining_required_optional_parameters}",
         )
 
-    @pending(CALL_CONVENTION)
     def test_inference_batch_consistent(self, batch_sizes=[2]):
         self._test_inference_batch_consistent(batch_sizes=batch_sizes)
 
@@ -178,7 +173,6 @@ class PipelineTesterMixin:
             output = pipe(**batched_input)
             assert len(output[0]) == batch_size
 
-    @pending(CALL_CONVENTION)
     def test_inference_batch_single_identical(self, batch_size=3, expected_max_diff=1e-4):
         self._test_inference_batch_single_identical(batch_size=batch_size, expected_max_diff=expected_max_diff)
 
@@ -225,7 +219,6 @@ class PipelineTesterMixin:
         max_diff = np.abs(to_np(output_batch[0][0]) - to_np(output[0][0])).max()
         assert max_diff < expected_max_diff
 
-    @pending("pipe(..., return_dict=False)")
     def test_dict_tuple_outputs_equivalent(self, expected_slice=None, expected_max_difference=1e-4):
         components = self.get_dummy_components()
         pipe = self.pipeline_class(**components)

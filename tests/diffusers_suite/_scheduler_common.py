@@ -46,7 +46,7 @@ import unittest
 import numpy as np
 import torch
 
-from ._testing import pending, torch_device
+from ._testing import torch_device
 
 
 class SchedulerCommonTest(unittest.TestCase):
@@ -242,7 +242,6 @@ class SchedulerCommonTest(unittest.TestCase):
 
             assert torch.sum(torch.abs(output - new_output)) < 1e-5, "Scheduler outputs are not identical"
 
-    @pending("scheduler.compatibles")
     def test_compatibles(self):
         for scheduler_class in self.scheduler_classes:
             scheduler_config = self.get_scheduler_config()
@@ -306,7 +305,6 @@ class SchedulerCommonTest(unittest.TestCase):
             self.assertEqual(output_0.shape, sample.shape)
             self.assertEqual(output_0.shape, output_1.shape)
 
-    @pending("step(..., return_dict=False) returning a tuple")
     def test_scheduler_outputs_equivalence(self):
         def set_nan_tensor_to_zero(t):
             t[t != t] = 0

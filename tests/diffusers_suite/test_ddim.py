@@ -32,7 +32,6 @@ from gandiff import DDIMScheduler, DDPMPipeline, UNet2DModel
 
 from . import _pipeline_tester
 from ._pipeline_tester import UNCONDITIONAL_IMAGE_GENERATION_BATCH_PARAMS, UNCONDITIONAL_IMAGE_GENERATION_PARAMS
-from ._testing import pending
 
 
 class DDIMPipelineFastTests(_pipeline_tester.PipelineTesterMixin, unittest.TestCase):
@@ -92,14 +91,11 @@ class DDIMPipelineFastTests(_pipeline_tester.PipelineTesterMixin, unittest.TestC
         max_diff = np.abs(image_slice.flatten() - expected_slice).max()
         self.assertLessEqual(max_diff, 1e-3)
 
-    @pending("pipe(..., return_dict=False)")
     def test_dict_tuple_outputs_equivalent(self):
         super().test_dict_tuple_outputs_equivalent(expected_max_difference=3e-3)
 
-    @pending(_pipeline_tester.CALL_CONVENTION)
     def test_save_load_local(self):
         super().test_save_load_local(expected_max_difference=3e-3)
 
-    @pending(_pipeline_tester.CALL_CONVENTION)
     def test_inference_batch_single_identical(self):
         super().test_inference_batch_single_identical(expected_max_diff=3e-3)

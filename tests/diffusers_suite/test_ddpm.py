@@ -25,7 +25,7 @@ import torch
 
 from gandiff import DDPMPipeline, DDPMScheduler, UNet2DModel
 
-from ._testing import pending, torch_device
+from ._testing import torch_device
 
 
 class DDPMPipelineFastTests(unittest.TestCase):
@@ -44,7 +44,6 @@ class DDPMPipelineFastTests(unittest.TestCase):
         )
         return model
 
-    @pending("pipe(..., return_dict=False)")
     def test_fast_inference(self):
         device = "cpu"
         unet = self.dummy_uncond_unet
@@ -69,7 +68,6 @@ class DDPMPipelineFastTests(unittest.TestCase):
         assert np.abs(image_slice.flatten() - expected_slice).max() < 1e-2
         assert np.abs(image_from_tuple_slice.flatten() - expected_slice).max() < 1e-2
 
-    @pending("pipe(...)[0]")
     def test_inference_predict_sample(self):
         unet = self.dummy_uncond_unet
         scheduler = DDPMScheduler(prediction_type="sample")

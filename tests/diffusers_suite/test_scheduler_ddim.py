@@ -34,7 +34,6 @@ import torch
 from gandiff import DDIMScheduler
 
 from . import _scheduler_common
-from ._testing import pending
 
 
 class DDIMSchedulerTest(_scheduler_common.SchedulerCommonTest):
@@ -215,7 +214,6 @@ class DDIMSchedulerTest(_scheduler_common.SchedulerCommonTest):
         assert abs(result_sum.item() - 149.0784) < 1e-2
         assert abs(result_mean.item() - 0.1941) < 1e-3
 
-    @pending("scheduler.order")
     def test_full_loop_with_noise(self):
         scheduler_class = self.scheduler_classes[0]
         scheduler_config = self.get_scheduler_config()

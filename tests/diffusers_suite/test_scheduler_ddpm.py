@@ -29,7 +29,6 @@ import torch
 from gandiff import DDPMScheduler
 
 from . import _scheduler_common
-from ._testing import pending
 
 
 class DDPMSchedulerTest(_scheduler_common.SchedulerCommonTest):
@@ -115,7 +114,6 @@ class DDPMSchedulerTest(_scheduler_common.SchedulerCommonTest):
         for rescale_betas_zero_snr in [True, False]:
             self.check_over_configs(rescale_betas_zero_snr=rescale_betas_zero_snr)
 
-    @pending("len(scheduler)")
     def test_full_loop_no_noise(self):
         scheduler_class = self.scheduler_classes[0]
         scheduler_config = self.get_scheduler_config()
@@ -147,7 +145,6 @@ class DDPMSchedulerTest(_scheduler_common.SchedulerCommonTest):
         assert abs(result_sum.item() - 258.9606) < 1e-2
         assert abs(result_mean.item() - 0.3372) < 1e-3
 
-    @pending("len(scheduler)")
     def test_full_loop_with_v_prediction(self):
         scheduler_class = self.scheduler_classes[0]
         scheduler_config = self.get_scheduler_config(prediction_type="v_prediction")
@@ -179,7 +176,6 @@ class DDPMSchedulerTest(_scheduler_common.SchedulerCommonTest):
         assert abs(result_sum.item() - 202.0296) < 1e-2
         assert abs(result_mean.item() - 0.2631) < 1e-3
 
-    @pending("previous_timestep returning a tensor")
     def test_custom_timesteps(self):
         scheduler_class = self.scheduler_classes[0]
         scheduler_config = self.get_scheduler_config()
@@ -236,7 +232,6 @@ class DDPMSchedulerTest(_scheduler_common.SchedulerCommonTest):
         ):
             scheduler.set_timesteps(timesteps=timesteps)
 
-    @pending("len(scheduler) and scheduler.order")
     def test_full_loop_with_noise(self):
         scheduler_class = self.scheduler_classes[0]
         scheduler_config = self.get_scheduler_config()
