@@ -18,6 +18,7 @@ from PIL import Image
 from test_hub import hub, regular_only  # noqa: F401 (the test Hub fixture)
 
 from gandiff import cli
+from gandiff.cli import commands, errors
 
 TINY = ["--model-size", "tiny", "--max-steps", "2", "--batch-size", "8", "--checkpoint-every", "2"]
 TINY += ["--sample-every", "0", "--log-every", "1", "--num-sample-images", "4"]
@@ -279,7 +280,7 @@ def test_a_bug_keeps_its_traceback(monkeypatch):
     def buggy(args):
         raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
 
-    monkeypatch.setitem(cli._COMMANDS, "sample", buggy)
+    monkeypatch.setitem(commands.COMMANDS, "sample", buggy)
     with pytest.raises(TypeError, match="unsupported operand"):
         cli.main(["sample", "run"])
 
@@ -300,12 +301,12 @@ def test_a_bug_keeps_its_traceback(monkeypatch):
     ],
 )
 def test_user_errors_print_as_one_line(error, line):
-    assert cli._user_error_message(error) == line
+    assert errors.user_error_message(error) == line
 
 
 @pytest.mark.parametrize("error", [TypeError("x"), KeyError("x"), AttributeError("x"), RuntimeError("x"), OSError(5)])
 def test_bugs_are_not_user_errors(error):
-    assert cli._user_error_message(error) is None
+    assert errors.user_error_message(error) is None
 
 
 def test_a_pipe_named_like_an_image_is_skipped_instead_of_hanging(tmp_path):

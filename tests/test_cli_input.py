@@ -8,6 +8,7 @@ import torch
 
 import gandiff
 from gandiff import cli
+from gandiff.cli import commands, flags
 
 TINY = ["--model-size", "tiny", "--max-steps", "2", "--batch-size", "8", "--checkpoint-every", "2"]
 TINY += ["--sample-every", "0", "--log-every", "1", "--num-sample-images", "4"]
@@ -68,7 +69,7 @@ def test_a_number_written_in_e_notation_is_read(capsys):
 
 def test_threads_flag_sets_torch_threads_for_the_command_and_restores_them(monkeypatch, capsys):
     seen = []
-    monkeypatch.setitem(cli._COMMANDS, "sample", lambda args: seen.append(torch.get_num_threads()))
+    monkeypatch.setitem(commands.COMMANDS, "sample", lambda args: seen.append(torch.get_num_threads()))
     before = torch.get_num_threads()
     assert cli.main(["sample", "run", "--threads", "3"]) == 0
     assert seen == [3] and torch.get_num_threads() == before
@@ -77,7 +78,7 @@ def test_threads_flag_sets_torch_threads_for_the_command_and_restores_them(monke
 def test_default_threads_is_one_or_omp_num_threads(monkeypatch):
     """Torch's default (a thread per core) made `gandiff sample` 20-50x slower under competing load."""
     seen = []
-    monkeypatch.setitem(cli._COMMANDS, "sample", lambda args: seen.append(torch.get_num_threads()))
+    monkeypatch.setitem(commands.COMMANDS, "sample", lambda args: seen.append(torch.get_num_threads()))
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     torch.set_num_threads(2)  # torch's default on this 2-core machine
     try:
@@ -117,12 +118,12 @@ def test_errors_name_the_flag_not_the_python_argument(capsys, tmp_path):
 def test_as_flags_rewrites_python_names_only():
     names = ["resume_from_checkpoint", "mixed_precision", "class_conditional", "output_dir", "loss"]
     assert (
-        cli._as_flags("resume it with resume_from_checkpoint='latest', or choose a new output_dir", names)
+        flags.as_flags("resume it with resume_from_checkpoint='latest', or choose a new output_dir", names)
         == "resume it with --resume-from-checkpoint latest, or choose a new --output-dir"
     )
-    assert cli._as_flags("mixed_precision='fp16' needs a GPU", names) == "--mixed-precision fp16 needs a GPU"
-    assert cli._as_flags("class_conditional=True, but", names) == "--class-conditional, but"
-    assert cli._as_flags("the loss is NaN; the output_dir_old", names) == "the loss is NaN; the output_dir_old"
+    assert flags.as_flags("mixed_precision='fp16' needs a GPU", names) == "--mixed-precision fp16 needs a GPU"
+    assert flags.as_flags("class_conditional=True, but", names) == "--class-conditional, but"
+    assert flags.as_flags("the loss is NaN; the output_dir_old", names) == "the loss is NaN; the output_dir_old"
 
 
 def test_batch_size_error_is_on_a_line_of_its_own(capsys, tmp_path):
