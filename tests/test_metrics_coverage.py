@@ -81,6 +81,10 @@ class MixtureSampler(ModelMixin):
         super().__init__()
         self.mixture = {"grid25": grid25, "ring8": ring8}[mixture_name]()
 
+    @property
+    def sample_shape(self) -> tuple[int]:
+        return (2,)  # one 2-D point, as every generator states its output (MLPGenerator's is (data_dim,))
+
     def forward(self, z, class_labels=None):
         centers = self.mixture.centers
         component = (torch.special.ndtr(z[:, 0]) * len(centers)).long().clamp(max=len(centers) - 1)  # Φ(z₀)
