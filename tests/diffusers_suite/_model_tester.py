@@ -17,9 +17,13 @@ Changes:
   (``@require_torch_accelerator_with_training``); nothing in ``test_training`` needs one, so it
   runs here on CPU. ``test_training_with_ema``: diffusers' ``EMAModel`` -> gandiff's
   ``gandiff.training.ema.make_ema`` (torch's ``AveragedModel``), stepped once the same way.
-* Deliberate difference: ``test_getattr_is_correct`` (diffusers reads a config key as
-  ``model.key`` with a FutureWarning, after ``register_to_config``; gandiff has one way to read a
-  setting, ``model.config.key``, and no ``register_to_config``).
+* Deliberate differences, marked in the test and asserting gandiff's behaviour:
+  ``test_getattr_is_correct`` (diffusers reads a config key as ``model.key`` with a FutureWarning,
+  after ``register_to_config``; gandiff has one way to read a setting, ``model.config.key``, and no
+  ``register_to_config``); ``test_outputs_equivalence`` (diffusers' ``model(...)`` returns an output
+  with ``.sample``; gandiff's returns the tensor, and ``return_dict=True`` the output with
+  ``.sample``, whose dataclass fields are compared through ``vars(...)``; the test also checks
+  that the default tensor equals ``.sample``).
 
 Left out, with why:
 
@@ -46,9 +50,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ._testing import assert_tensors_close, pending, torch_device
-
-RETURN_DICT = "model(..., return_dict=False) returning a tuple"
+from ._testing import assert_tensors_close, torch_device
 
 
 class BaseModelTesterConfig:
@@ -149,7 +151,6 @@ class ModelTesterMixin(BaseModelOutputMixin):
             f"Output shape does not match expected. Expected {expected_output_shape}, got {output.shape}"
         )
 
-    @pending(RETURN_DICT + " and outputs with .sample")
     @torch.no_grad()
     def test_outputs_equivalence(self, atol=1e-5, rtol=0):
         def set_nan_tensor_to_zero(t):
@@ -178,10 +179,16 @@ class ModelTesterMixin(BaseModelOutputMixin):
         model.to(torch_device)
         model.eval()
 
-        outputs_dict = model(**self.get_dummy_inputs())
+        # Deliberate difference: a gandiff model called without return_dict returns the tensor
+        # (DESIGN.md, "Models"); return_dict=True gives diffusers' default, an output with .sample,
+        # a dataclass whose fields are compared through vars(...).
+        outputs_default = model(**self.get_dummy_inputs())
+        assert isinstance(outputs_default, torch.Tensor)
+        outputs_dict = model(**self.get_dummy_inputs(), return_dict=True)
         outputs_tuple = model(**self.get_dummy_inputs(), return_dict=False)
 
-        recursive_check(outputs_tuple, outputs_dict)
+        recursive_check(outputs_tuple, vars(outputs_dict))
+        recursive_check((outputs_default,), vars(outputs_dict))
 
     def test_getattr_is_correct(self):
         # Deliberate difference: diffusers reads a config key as `model.key` (with a FutureWarning)
