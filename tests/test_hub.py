@@ -142,16 +142,16 @@ def test_ddpm_pipeline_push_and_pull(hub):
     stored = hub.repos["user/ddpm"].resolve("main").files
     assert set(stored) == {
         ".gitattributes", "README.md", "samples.png", "model_index.json",
-        "unet/config.json", "unet/model.safetensors", "scheduler/scheduler_config.json",
+        "unet/config.json", "unet/diffusion_pytorch_model.safetensors", "scheduler/scheduler_config.json",
     }  # fmt: skip
     # Regular mode commits everything inline; LFS mode sends weights (and the image) by LFS.
-    assert stored["unet/model.safetensors"].lfs == (hub.lfs is True)
+    assert stored["unet/diffusion_pytorch_model.safetensors"].lfs == (hub.lfs is True)
     assert any(f.startswith("lfs:") for f in hub.received_files) == hub.lfs
     # The pull fetched the pipeline's files only: no README, image or .gitattributes.
     assert downloads(hub) == {
         "model_index.json",
         "unet/config.json",
-        "unet/model.safetensors",
+        "unet/diffusion_pytorch_model.safetensors",
         "scheduler/scheduler_config.json",
     }
 
@@ -190,14 +190,14 @@ def test_single_model_and_scheduler(hub, tmp_path):
     # A component of a pipeline repo: only its folder is downloaded.
     unet = UNet2DModel.from_pretrained("user/ddpm", subfolder="unet")
     assert_same_weights(unet, pipe.unet)
-    assert downloads(hub) == {"unet/config.json", "unet/model.safetensors"}
+    assert downloads(hub) == {"unet/config.json", "unet/diffusion_pytorch_model.safetensors"}
     scheduler = DDIMScheduler.from_pretrained("user/ddpm", subfolder="scheduler")  # swapped on load
     assert scheduler.config.num_train_timesteps == pipe.scheduler.config.num_train_timesteps
 
     # A model and a scheduler pushed on their own, to the repo root.
     pipe.unet.push_to_hub("user/unet")
     assert_same_weights(UNet2DModel.from_pretrained("user/unet", cache_dir=tmp_path / "cache"), pipe.unet)
-    assert list((tmp_path / "cache").rglob("model.safetensors"))
+    assert list((tmp_path / "cache").rglob("diffusion_pytorch_model.safetensors"))
     assert type(ModelMixin.from_pretrained("user/unet")) is UNet2DModel
     DDPMScheduler(beta_schedule="squaredcos_cap_v2").push_to_hub("user/scheduler")
     assert DDPMScheduler.from_pretrained("user/scheduler").config.beta_schedule == "squaredcos_cap_v2"
@@ -348,7 +348,7 @@ def test_private_repo_needs_a_token(hub):
 
 def test_server_down_mid_download(hub, monkeypatch):
     tiny_ddpm_pipeline().push_to_hub("user/ddpm")
-    hub.interrupt_downloads = {"unet/model.safetensors"}
+    hub.interrupt_downloads = {"unet/diffusion_pytorch_model.safetensors"}
     # huggingface_hub waits between its retries; the server stays down, so waiting is moot.
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
     with pytest.raises(
@@ -356,7 +356,7 @@ def test_server_down_mid_download(hub, monkeypatch):
     ):
         Pipeline.from_pretrained("user/ddpm")
     assert not hub.running
-    assert "unet/model.safetensors" not in snapshot_files(hub, "user/ddpm")
+    assert "unet/diffusion_pytorch_model.safetensors" not in snapshot_files(hub, "user/ddpm")
     assert not [p for p in hub.cache.rglob("*") if p.name.endswith(".incomplete")]
 
 
@@ -444,17 +444,26 @@ def cached_blobs(server, repo_id: str) -> dict[str, bytes]:
 def test_corrupt_download_is_deleted_and_reported(hub):
     pipe = tiny_ddpm_pipeline()
     pipe.push_to_hub("user/ddpm")
-    weights = hub.repos["user/ddpm"].resolve("main").files["unet/model.safetensors"]
-    corrupt = hub.inject("corrupt", "unet/model.safetensors", times=1)  # same length: the size check passes
+    weights = hub.repos["user/ddpm"].resolve("main").files["unet/diffusion_pytorch_model.safetensors"]
+    corrupt = hub.inject(
+        "corrupt", "unet/diffusion_pytorch_model.safetensors", times=1
+    )  # same length: the size check passes
     with pytest.raises(HubChecksumError) as err:
         Pipeline.from_pretrained("user/ddpm")
     assert corrupt.hits == 1
     assert isinstance(err.value, OSError) and "\n" not in str(err.value)
     # Regular files are checked against the git blob sha1 (ETag), LFS files against the sha256 (X-Linked-Etag).
     stated = weights.sha256 if hub.lfs else weights.git_oid
-    for part in ("'unet/model.safetensors'", "'user/ddpm'", "corrupt", stated, "deleted", "force_download=True"):
+    for part in (
+        "'unet/diffusion_pytorch_model.safetensors'",
+        "'user/ddpm'",
+        "corrupt",
+        stated,
+        "deleted",
+        "force_download=True",
+    ):
         assert part in str(err.value)
-    assert "unet/model.safetensors" not in snapshot_files(hub, "user/ddpm")
+    assert "unet/diffusion_pytorch_model.safetensors" not in snapshot_files(hub, "user/ddpm")
     assert stated not in cached_blobs(hub, "user/ddpm")  # nothing corrupt stays in the cache
 
     # The next load downloads the file again, and it is the one pushed.
@@ -467,13 +476,13 @@ def test_corrupted_cache_is_found_before_use(hub):
     pipe = tiny_ddpm_pipeline()
     pipe.push_to_hub("user/ddpm")
     Pipeline.from_pretrained("user/ddpm")
-    weights = hub.repos["user/ddpm"].resolve("main").files["unet/model.safetensors"]
+    weights = hub.repos["user/ddpm"].resolve("main").files["unet/diffusion_pytorch_model.safetensors"]
     blob = hub.cache / "models--user--ddpm" / "blobs" / weights.git_oid
     content = bytearray(blob.read_bytes())
     content[len(content) // 2] ^= 0xFF  # bit rot, or a corrupt download cached by an older version
     blob.write_bytes(bytes(content))
 
-    with pytest.raises(HubChecksumError, match="'unet/model.safetensors'.*corrupt.*deleted"):
+    with pytest.raises(HubChecksumError, match="'unet/diffusion_pytorch_model.safetensors'.*corrupt.*deleted"):
         Pipeline.from_pretrained("user/ddpm", local_files_only=True)  # checked without a request
     assert not blob.exists()
     assert_same_weights(Pipeline.from_pretrained("user/ddpm").unet, pipe.unet)  # downloaded again
@@ -495,7 +504,12 @@ def test_force_download(hub):
     assert len(transfers()) == before  # cached: nothing is downloaded again
     Pipeline.from_pretrained("user/ddpm", force_download=True)
     assert sorted(transfers()[before:]) == sorted(
-        ["model_index.json", "unet/config.json", "unet/model.safetensors", "scheduler/scheduler_config.json"]
+        [
+            "model_index.json",
+            "unet/config.json",
+            "unet/diffusion_pytorch_model.safetensors",
+            "scheduler/scheduler_config.json",
+        ]
     )  # each file once
     before = len(transfers())
     UNet2DModel.from_pretrained("user/ddpm", subfolder="unet", force_download=True)
@@ -505,7 +519,7 @@ def test_force_download(hub):
         "scheduler/scheduler_config.json",  # from_pretrained
         "scheduler/scheduler_config.json",  # load_config
         "unet/config.json",
-        "unet/model.safetensors",
+        "unet/diffusion_pytorch_model.safetensors",
     ]
     with pytest.raises(ValueError, match="force_download=True downloads the files again, but downloads are off"):
         Pipeline.from_pretrained("user/ddpm", force_download=True, local_files_only=True)
@@ -514,7 +528,7 @@ def test_force_download(hub):
     HfApi().create_repo("user/unet")
     pipe.unet.push_to_hub("user/unet")
     UNet2DModel.from_pretrained("user/unet")
-    weights = hub.repos["user/unet"].resolve("main").files["model.safetensors"]
+    weights = hub.repos["user/unet"].resolve("main").files["diffusion_pytorch_model.safetensors"]
     blob = hub.cache / "models--user--unet" / "blobs" / weights.git_oid
     blob.write_bytes(bytes(len(weights.content)))
     assert_same_weights(UNet2DModel.from_pretrained("user/unet", force_download=True), pipe.unet)
@@ -560,8 +574,8 @@ def short_timeouts(monkeypatch):
 
 STALLS = {
     "repo info": ("/api/models/", "GET", "HF_HUB_ETAG_TIMEOUT"),
-    "file metadata": ("unet/model.safetensors", "HEAD", "HF_HUB_ETAG_TIMEOUT"),
-    "file transfer": ("unet/model.safetensors", "GET", "HF_HUB_DOWNLOAD_TIMEOUT"),
+    "file metadata": ("unet/diffusion_pytorch_model.safetensors", "HEAD", "HF_HUB_ETAG_TIMEOUT"),
+    "file transfer": ("unet/diffusion_pytorch_model.safetensors", "GET", "HF_HUB_DOWNLOAD_TIMEOUT"),
 }
 
 
@@ -601,7 +615,7 @@ def test_a_stalled_hub_serves_the_cached_copy(hub, short_timeouts, caplog):
 
 HTTP_ERRORS = {
     "gated": (
-        dict(match="unet/model.safetensors", status=403, code="GatedRepo"),
+        dict(match="unet/diffusion_pytorch_model.safetensors", status=403, code="GatedRepo"),
         HubAccessError,
         ["'user/ddpm' is gated", "accept its conditions", "hf auth login", "HF_TOKEN"],
     ),
@@ -611,9 +625,9 @@ HTTP_ERRORS = {
         ["refused access", "'user/ddpm'", "HTTP 401", "hf auth login", "HF_TOKEN"],
     ),
     "forbidden": (
-        dict(match="unet/model.safetensors", status=403),
+        dict(match="unet/diffusion_pytorch_model.safetensors", status=403),
         HubAccessError,
-        ["refused access", "'unet/model.safetensors'", "HTTP 403", "HF_TOKEN"],
+        ["refused access", "'unet/diffusion_pytorch_model.safetensors'", "HTTP 403", "HF_TOKEN"],
     ),
     "not a Hub": (
         dict(match="/api/models/", status=404),
@@ -621,14 +635,14 @@ HTTP_ERRORS = {
         ["HTTP 404", "/api/models/user/ddpm", "HF_ENDPOINT"],
     ),
     "server error": (
-        dict(match="unet/model.safetensors", status=500),
+        dict(match="unet/diffusion_pytorch_model.safetensors", status=500),
         HubConnectionError,
-        ["HTTP 500", "'unet/model.safetensors'", "Retry later"],
+        ["HTTP 500", "'unet/diffusion_pytorch_model.safetensors'", "Retry later"],
     ),
     "dropped connection": (
-        dict(match="unet/model.safetensors", kind="drop"),
+        dict(match="unet/diffusion_pytorch_model.safetensors", kind="drop"),
         HubConnectionError,
-        ["'user/ddpm' (unet/model.safetensors)", "RemoteProtocolError", "retry", "HF_HUB_OFFLINE=1"],
+        ["'user/ddpm' (unet/diffusion_pytorch_model.safetensors)", "RemoteProtocolError", "retry", "HF_HUB_OFFLINE=1"],
     ),
 }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import torch
@@ -19,6 +20,7 @@ from toy_models import TINY_UNET_CONFIG
 
 from gandiff.models.modeling import ModelMixin
 from gandiff.registry import known_names, lookup
+from gandiff.saving import SAFETENSORS_WEIGHTS_NAMES
 
 BATCH = 4
 
@@ -121,6 +123,12 @@ def trained_and_saved(cls: type, case: Case, folder) -> tuple[ModelMixin, tuple]
     return model, inputs
 
 
+def saved_weights(folder) -> Path:
+    """The weights file a save wrote: diffusers' name for a model with a diffusers twin, gandiff's otherwise."""
+    (weights,) = [folder / name for name in SAFETENSORS_WEIGHTS_NAMES if (folder / name).is_file()]
+    return weights
+
+
 def test_table_names_only_registered_models():
     stale = sorted(set(CASES) - set(REGISTERED))
     assert not stale, f"CASES names models the registry does not know: {stale}"
@@ -162,7 +170,7 @@ def test_strict_loading_names_a_missing_key(case, tmp_path):
 
     cls, case = case
     trained_and_saved(cls, case, tmp_path)
-    weights = tmp_path / "model.safetensors"
+    weights = saved_weights(tmp_path)
     state = load_file(str(weights))
     missing = sorted(state)[len(state) // 2]
     del state[missing]
@@ -176,7 +184,7 @@ def test_strict_loading_names_an_unexpected_key_and_a_wrong_shape(case, tmp_path
 
     cls, case = case
     model, _ = trained_and_saved(cls, case, tmp_path)
-    weights = tmp_path / "model.safetensors"
+    weights = saved_weights(tmp_path)
     state = load_file(str(weights))
     reshaped = next(key for key, value in state.items() if value.dim() >= 1)
     wrong_shape = (state[reshaped].shape[0] + 1, *state[reshaped].shape[1:])
@@ -193,7 +201,7 @@ def test_strict_loading_names_an_unexpected_key_and_a_wrong_shape(case, tmp_path
 def test_a_truncated_weights_file_is_an_error(case, tmp_path):
     cls, case = case
     trained_and_saved(cls, case, tmp_path)
-    weights = tmp_path / "model.safetensors"
+    weights = saved_weights(tmp_path)
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     with pytest.raises(ValueError, match="truncated"):
         cls.from_pretrained(tmp_path)

@@ -188,8 +188,9 @@ def test_exactly_one_network_name():
 def test_save_load_round_trip(pipe, tmp_path):
     pipe.save_pretrained(tmp_path / "pipe")
     index = json.loads((tmp_path / "pipe" / "model_index.json").read_text())
+    # Every component has a diffusers twin, so the save is in diffusers' layout (test_diffusers_layout.py).
     assert index["_class_name"] == "DDPMPipeline"
-    assert index["unet"] == ["gandiff", "UNet2DModel"] and index["scheduler"] == ["gandiff", "DDPMScheduler"]
+    assert index["unet"] == ["diffusers", "UNet2DModel"] and index["scheduler"] == ["diffusers", "DDPMScheduler"]
     loaded = Pipeline.from_pretrained(tmp_path / "pipe")
     loaded.set_progress_bar_config(disable=True)
     assert type(loaded) is DDPMPipeline
@@ -207,7 +208,7 @@ def test_scheduler_swap_is_saved_and_keeps_every_setting(pipe, tmp_path):
     pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)  # swap, no retraining
     pipe.save_pretrained(tmp_path / "pipe")
     index = json.loads((tmp_path / "pipe" / "model_index.json").read_text())
-    assert index["scheduler"] == ["gandiff", "DDIMScheduler"]
+    assert index["scheduler"] == ["diffusers", "DDIMScheduler"] and index["_class_name"] == "DDIMPipeline"
     loaded = DDPMPipeline.from_pretrained(tmp_path / "pipe")
     assert isinstance(loaded.scheduler, DDIMScheduler)
     back = DDPMScheduler.from_config(loaded.scheduler.config)
@@ -242,7 +243,7 @@ def test_points_pipeline_round_trip_names_the_denoiser(tmp_path):
 def test_a_failed_save_keeps_the_previous_pipeline(pipe, tmp_path, monkeypatch):
     target = tmp_path / "pipe"
     pipe.save_pretrained(target)
-    good = (target / "unet" / "model.safetensors").read_bytes()
+    good = (target / "unet" / "diffusion_pytorch_model.safetensors").read_bytes()
 
     def crash(*args, **kwargs):
         raise OSError("disk full")
@@ -250,7 +251,7 @@ def test_a_failed_save_keeps_the_previous_pipeline(pipe, tmp_path, monkeypatch):
     monkeypatch.setattr(type(pipe.scheduler), "save_pretrained", crash)
     with pytest.raises(OSError, match="disk full"):
         pipe.save_pretrained(target)
-    assert (target / "unet" / "model.safetensors").read_bytes() == good
+    assert (target / "unet" / "diffusion_pytorch_model.safetensors").read_bytes() == good
     assert (target / "scheduler" / "scheduler_config.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
 

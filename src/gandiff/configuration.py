@@ -3,7 +3,9 @@
 `ConfigMixin` records the arguments every subclass's ``__init__`` was called with (defaults
 filled in) as ``obj.config``, a read-only mapping read as ``obj.config.name``. The config is
 written beside the weights with ``_class_name`` and ``_gandiff_version`` so nobody repeats a
-training flag at sampling time. Files written by diffusers (``_diffusers_version``) load too.
+training flag at sampling time. Files written by diffusers (``_diffusers_version``) load too, and a
+class with a diffusers twin (``diffusers_name``) writes its config in diffusers' layout by default:
+the twin's ``_class_name`` and ``_diffusers_version`` as well (its keys are already diffusers').
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from . import registry
 from ._version import __version__
 from .hub import HubOptions, PushToHubMixin, check_hub_options, resolve_file
-from .saving import recover_interrupted_save, write_text_atomic
+from .saving import DIFFUSERS_VERSION, recover_interrupted_save, write_text_atomic
 from .validation import check_choice, check_positive, check_type  # noqa: F401  (the first two: plugins import them here)
 
 if TYPE_CHECKING:
@@ -250,6 +252,10 @@ class ConfigMixin(PushToHubMixin):
 
     config_name: str = "config.json"
 
+    # The diffusers class that reads this class's files and computes the same function, e.g.
+    # "DDPMScheduler"; declared by each class itself, never inherited (`gandiff.registry.diffusers_twin`).
+    diffusers_name: str | None = None
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
@@ -312,19 +318,52 @@ class ConfigMixin(PushToHubMixin):
             object.__setattr__(obj, "_config", Config({**obj._config, **foreign}))
         return obj
 
-    def config_dict(self) -> dict[str, Any]:
+    def config_dict(self, diffusers_layout: bool = False) -> dict[str, Any]:
         """The JSON content written by ``save_config``: metadata first, then settings.
 
-        Returns:
-            ``{"_class_name": ..., "_gandiff_version": ..., **settings}``.
-        """
-        return {"_class_name": type(self).__name__, "_gandiff_version": __version__, **self.config.to_dict()}
+        Args:
+            diffusers_layout: name the diffusers twin as ``_class_name`` and add
+                ``_diffusers_version``, so diffusers reads the file (see `saves_in_diffusers_layout`).
 
-    def save_config(self, save_directory: str | os.PathLike) -> Path:
+        Returns:
+            ``{"_class_name": ..., "_gandiff_version": ..., **settings}``, with
+            ``"_diffusers_version"`` after the class name in diffusers' layout.
+        """
+        if self.saves_in_diffusers_layout(diffusers_layout):
+            metadata = {"_class_name": registry.diffusers_twin(type(self)), "_diffusers_version": DIFFUSERS_VERSION}
+        else:
+            metadata = {"_class_name": type(self).__name__}
+        return {**metadata, "_gandiff_version": __version__, **self.config.to_dict()}
+
+    def saves_in_diffusers_layout(self, diffusers_layout: bool | None = None) -> bool:
+        """Whether a save of this object is written in diffusers' layout.
+
+        Args:
+            diffusers_layout: ``None`` (the default of every save): when the class has a diffusers
+                twin (`gandiff.registry.diffusers_twin`); ``True``: required; ``False``: gandiff's
+                own layout.
+
+        Returns:
+            The layout to write: ``True`` for diffusers'.
+
+        Raises:
+            ValueError: for ``diffusers_layout=True`` on a class without a diffusers twin.
+        """
+        twin = registry.diffusers_twin(type(self))
+        if diffusers_layout and twin is None:
+            raise ValueError(
+                f"{type(self).__name__} has no diffusers twin, so diffusers could not load its save; "
+                "save it with diffusers_layout=None (gandiff's layout)"
+            )
+        return twin is not None if diffusers_layout is None else bool(diffusers_layout)
+
+    def save_config(self, save_directory: str | os.PathLike, diffusers_layout: bool | None = None) -> Path:
         """Write ``config_name`` into `save_directory` (created if needed) and return its path.
 
         Args:
             save_directory: the folder to write into.
+            diffusers_layout: as for `saves_in_diffusers_layout`; by default diffusers' layout
+                when the class has a diffusers twin.
 
         Returns:
             The path of the written JSON file.
@@ -332,7 +371,8 @@ class ConfigMixin(PushToHubMixin):
         directory = Path(save_directory)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / self.config_name
-        write_text_atomic(path, json.dumps(self.config_dict(), indent=2, sort_keys=False) + "\n")
+        config = self.config_dict(self.saves_in_diffusers_layout(diffusers_layout))
+        write_text_atomic(path, json.dumps(config, indent=2, sort_keys=False) + "\n")
         return path
 
     @classmethod
@@ -357,13 +397,15 @@ class ConfigMixin(PushToHubMixin):
         options = check_hub_options(hub_options, f"{cls.__name__}.load_config")
         return load_config_file(resolve_file(pretrained_path, cls.config_name, subfolder=subfolder, **options))
 
-    def save_pretrained(self, save_directory: str | os.PathLike) -> None:
+    def save_pretrained(self, save_directory: str | os.PathLike, diffusers_layout: bool | None = None) -> None:
         """Save the config into `save_directory`; models override this to add their weights.
 
         Args:
             save_directory: the folder to write into (created if needed).
+            diffusers_layout: as for `saves_in_diffusers_layout`; by default diffusers' layout
+                when the class has a diffusers twin, so diffusers loads the folder too.
         """
-        self.save_config(save_directory)
+        self.save_config(save_directory, diffusers_layout)
 
     @classmethod
     def from_pretrained(

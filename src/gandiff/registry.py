@@ -10,7 +10,8 @@ imported from a module path read out of a file.
 
 The registry knows no concrete class and imports nothing of gandiff: a class states its kind
 with the class attribute ``registry_kind`` (``ModelMixin``, ``SchedulerMixin`` and ``Pipeline``
-set it, so every subclass, a plugin's too, inherits it).
+set it, so every subclass, a plugin's too, inherits it), and its diffusers twin, if it has one,
+with ``diffusers_name`` (see `diffusers_twin`).
 """
 
 from __future__ import annotations
@@ -28,20 +29,11 @@ __all__ = [
     "known_names",
     "kind_of",
     "resolve_library_class",
+    "diffusers_twin",
 ]
 
 KINDS = ("scheduler", "model", "pipeline")
 PLUGIN_GROUP = "gandiff.plugins"
-
-# diffusers class name -> the gandiff class that reads the same files and computes the same
-# function. A DDIMPipeline is a DDPMPipeline whose scheduler is a DDIMScheduler.
-_DIFFUSERS_EQUIVALENTS: dict[str, str] = {
-    "DDPMScheduler": "DDPMScheduler",
-    "DDIMScheduler": "DDIMScheduler",
-    "UNet2DModel": "UNet2DModel",
-    "DDPMPipeline": "DDPMPipeline",
-    "DDIMPipeline": "DDPMPipeline",
-}
 
 # gandiff's own classes: kind -> {class name: the module that registers it}, filled by
 # `declare_builtin` from the package's table of public names.
@@ -231,12 +223,69 @@ def lookup(kind: str, name: str) -> type:
     )
 
 
+def diffusers_twin(cls: type) -> str | None:
+    """The diffusers class that reads `cls`'s files and computes the same function, if any.
+
+    A class declares its twin itself, with the class attribute ``diffusers_name``; a subclass
+    does not inherit it (it may compute something else), so a plugin's subclass of
+    ``DDIMScheduler`` has no twin unless it declares one. Saves whose classes all have a twin are
+    written in diffusers' layout, and ``["diffusers", name]`` entries load as the class.
+
+    Args:
+        cls: a model, scheduler or pipeline class.
+
+    Returns:
+        The diffusers class name, e.g. ``"UNet2DModel"``; ``None`` when `cls` declares none.
+
+    Example:
+        >>> from gandiff import DDIMScheduler
+        >>> from gandiff.registry import diffusers_twin
+        >>> class MyDDIM(DDIMScheduler):
+        ...     pass
+        >>> diffusers_twin(DDIMScheduler), diffusers_twin(MyDDIM)
+        ('DDIMScheduler', None)
+    """
+    name = cls.__dict__.get("diffusers_name")
+    return name if isinstance(name, str) else None
+
+
+def _reads_diffusers_class(cls: type, name: str) -> bool:
+    """Whether `cls` is the twin of diffusers' `name`, or also reads its files (``diffusers_aliases``:
+    a DDPMPipeline holding a DDIMScheduler is diffusers' DDIMPipeline)."""
+    return name == diffusers_twin(cls) or name in cls.__dict__.get("diffusers_aliases", ())
+
+
+def _diffusers_class(name: str, kinds: tuple[str, ...]) -> type:
+    for kind in kinds:  # the usual case: the twin has diffusers' class name
+        try:
+            cls = lookup(kind, name)
+        except RegistryError:
+            continue
+        if _reads_diffusers_class(cls, name):
+            return cls
+    supported = set()
+    for kind in kinds:  # otherwise ask every registered class (importing gandiff's own modules)
+        for known in known_names(kind):
+            try:
+                cls = lookup(kind, known)
+            except (RegistryError, ImportError):  # a plugin or optional module that cannot load
+                continue
+            if _reads_diffusers_class(cls, name):
+                return cls
+            supported |= {n for n in (diffusers_twin(cls), *cls.__dict__.get("diffusers_aliases", ())) if n}
+    raise RegistryError(
+        f"diffusers class {name!r} has no gandiff equivalent; supported diffusers classes: "
+        f"{', '.join(sorted(supported))}"
+    )
+
+
 def resolve_library_class(library: str, name: str, kinds: tuple[str, ...] = ("model", "scheduler")) -> type:
     """Map a ``[library, class name]`` pair from a saved file to a registered gandiff class.
 
-    ``"diffusers"`` names are mapped to the gandiff class that reads the same files; every
-    other library name (``"gandiff"``, a plugin's) is looked up by class name. The pair is
-    data from a file, never an import path: an unregistered class is an error, not an import.
+    ``"diffusers"`` names are mapped to the registered class that declares that diffusers twin
+    (`diffusers_twin`); every other library name (``"gandiff"``, a plugin's) is looked up by class
+    name. The pair is data from a file, never an import path: an unregistered class is an error,
+    not an import.
 
     Args:
         library: the first element of the pair, e.g. ``"gandiff"`` or ``"diffusers"``.
@@ -250,12 +299,7 @@ def resolve_library_class(library: str, name: str, kinds: tuple[str, ...] = ("mo
         RegistryError: when the class is not registered (or a diffusers class has no equivalent).
     """
     if library == "diffusers":
-        if name not in _DIFFUSERS_EQUIVALENTS:
-            known = ", ".join(sorted(_DIFFUSERS_EQUIVALENTS))
-            raise RegistryError(
-                f"diffusers class {name!r} has no gandiff equivalent; supported diffusers classes: {known}"
-            )
-        name = _DIFFUSERS_EQUIVALENTS[name]
+        return _diffusers_class(name, kinds)
     for kind in kinds:
         try:
             return lookup(kind, name)

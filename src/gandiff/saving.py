@@ -48,6 +48,8 @@ __all__ = [
     "CONFIG_NAME",
     "SCHEDULER_CONFIG_NAME",
     "WEIGHTS_NAME",
+    "DIFFUSERS_WEIGHTS_NAME",
+    "DIFFUSERS_VERSION",
     "SAFETENSORS_WEIGHTS_NAMES",
     "PICKLE_WEIGHTS_NAMES",
 ]
@@ -57,9 +59,17 @@ CONFIG_NAME = "config.json"  # a model's constructor arguments
 SCHEDULER_CONFIG_NAME = "scheduler_config.json"
 # Files that mark a folder as something save_pretrained wrote (ours or diffusers').
 SAVE_MARKERS = (MODEL_INDEX_NAME, CONFIG_NAME, SCHEDULER_CONFIG_NAME)
-WEIGHTS_NAME = "model.safetensors"
+# Two layouts (see DESIGN.md, "Files on disk"): a save whose classes all have a diffusers twin is
+# written in diffusers' layout, so diffusers loads it; any other save in gandiff's own.
+WEIGHTS_NAME = "model.safetensors"  # a model's weights, gandiff's layout
+DIFFUSERS_WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"  # a model's weights, diffusers' layout
+# The diffusers release whose file names, config keys and model_index.json entries a save in
+# diffusers' layout follows (tests load such saves with that release). Written as
+# `_diffusers_version`, the key by which gandiff tells a diffusers-layout file from its own; raise
+# it only after checking a newer release.
+DIFFUSERS_VERSION = "0.42.1"
 # A model's weights, in the order they are read: ours, diffusers'; pickles only on request.
-SAFETENSORS_WEIGHTS_NAMES = (WEIGHTS_NAME, "diffusion_pytorch_model.safetensors")
+SAFETENSORS_WEIGHTS_NAMES = (WEIGHTS_NAME, DIFFUSERS_WEIGHTS_NAME)
 PICKLE_WEIGHTS_NAMES = ("diffusion_pytorch_model.bin", "pytorch_model.bin")
 _WEIGHTS_NAMES = (*SAFETENSORS_WEIGHTS_NAMES, *PICKLE_WEIGHTS_NAMES)
 # What a component folder of a pipeline holds when gandiff or diffusers wrote it.

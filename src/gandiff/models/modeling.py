@@ -1,11 +1,12 @@
 """ModelMixin: save, load and push a `torch.nn.Module`; its `device` and `dtype`. Nothing else.
 
-A saved model is a folder with ``config.json`` (the constructor's arguments) and
-``model.safetensors``. Folders written by diffusers (``diffusion_pytorch_model.safetensors``)
-load too. Loading is strict: a missing, unexpected or mis-shaped tensor is an error naming the
-key. Pickled ``.bin`` weights are read only when the caller passes ``allow_pickle=True``, and
-then through ``torch.load(weights_only=True)``, which refuses to run code; from a Hub repo they
-are not even downloaded otherwise. ``push_to_hub`` comes from `gandiff.hub.PushToHubMixin`
+A saved model is a folder with ``config.json`` (the constructor's arguments) and its weights:
+``diffusion_pytorch_model.safetensors`` in diffusers' layout, the default for a model with a
+diffusers twin (`UNet2DModel`), so diffusers loads it too; ``model.safetensors`` for every other
+model. Both load, as do folders written by diffusers. Loading is strict: a missing, unexpected
+or mis-shaped tensor is an error naming the key. Pickled ``.bin`` weights are read only when the
+caller passes ``allow_pickle=True``, and then through ``torch.load(weights_only=True)``, which
+refuses to run code; from a Hub repo they are not even downloaded otherwise. ``push_to_hub`` comes from `gandiff.hub.PushToHubMixin`
 (through `ConfigMixin`): it uploads what ``save_pretrained`` writes.
 
 A config file is untrusted input: 800 bytes can ask for ``layers_per_block: 10**6``. Before
@@ -30,6 +31,7 @@ from ..configuration import ConfigMixin, saved_class_name
 from ..hub import HubOptions, check_hub_options, resolve_path
 from ..registry import resolve_library_class
 from ..saving import (
+    DIFFUSERS_WEIGHTS_NAME,
     PICKLE_WEIGHTS_NAMES,
     SAFETENSORS_WEIGHTS_NAMES,
     WEIGHTS_NAME,
@@ -71,24 +73,30 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
                 return tensor.dtype
         return torch.get_default_dtype()
 
-    def save_pretrained(self, save_directory: str | os.PathLike) -> None:
-        """Write ``config.json`` and ``model.safetensors`` into `save_directory`, atomically.
+    def save_pretrained(self, save_directory: str | os.PathLike, diffusers_layout: bool | None = None) -> None:
+        """Write ``config.json`` and the weights into `save_directory`, atomically.
 
-        Only these two files are replaced (and another weights file of an earlier save, such as
-        ``diffusion_pytorch_model.bin``, removed); anything else in the folder stays.
+        The weights go to ``diffusion_pytorch_model.safetensors`` in diffusers' layout (the
+        default for a model with a diffusers twin), ``model.safetensors`` otherwise. Only these two
+        files are replaced (and another weights file of an earlier save, such as the other
+        layout's, removed); anything else in the folder stays.
 
         Args:
             save_directory: the model's folder; created when missing.
+            diffusers_layout: ``None``: diffusers' layout when the class has a diffusers twin;
+                ``True``: required (an error otherwise); ``False``: gandiff's layout.
         """
         from safetensors.torch import save_file
 
+        diffusers_layout = self.saves_in_diffusers_layout(diffusers_layout)
+        weights_name = DIFFUSERS_WEIGHTS_NAME if diffusers_layout else WEIGHTS_NAME
         with atomic_directory(save_directory) as staging:
-            self.save_config(staging)
+            self.save_config(staging, diffusers_layout)
             # contiguous() because safetensors refuses views; clone() because it also refuses
             # tensors that share storage (tied weights).
             state = {k: v.detach().contiguous().clone() for k, v in self.state_dict().items()}
-            save_file(state, str(staging / WEIGHTS_NAME), metadata={"format": "pt"})
-            use_umask_permissions(staging / WEIGHTS_NAME)
+            save_file(state, str(staging / weights_name), metadata={"format": "pt"})
+            use_umask_permissions(staging / weights_name)
 
     @classmethod
     def from_pretrained(

@@ -214,6 +214,8 @@ class UNet2DModel(ModelMixin):
         ((1, 8, 8), (8, 16))
     """
 
+    diffusers_name = "UNet2DModel"  # same config keys and state-dict names: diffusers loads our saves
+
     def __init__(
         self,
         sample_size: int | tuple[int, int] | None = None,

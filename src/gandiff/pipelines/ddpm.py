@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import torch
 
-from ..registry import register
+from ..registry import diffusers_twin, register
 from ..torch_utils import randn_tensor
 from .pipeline import ImagePipelineOutput, Pipeline, PointsPipelineOutput, no_side_effects
 from .sampling import expand_class_labels
@@ -55,6 +55,8 @@ class DDPMPipeline(Pipeline):
 
     is_diffusion = True
     component_kinds = {"unet": "model", "denoiser": "model", "scheduler": "scheduler"}
+    diffusers_name = "DDPMPipeline"
+    diffusers_aliases = ("DDIMPipeline",)  # diffusers' DDIMPipeline: this loop with a DDIMScheduler
 
     def __init__(self, unet=None, scheduler=None, denoiser=None):
         if (unet is None) == (denoiser is None):
@@ -68,6 +70,18 @@ class DDPMPipeline(Pipeline):
     def network(self) -> torch.nn.Module:
         """The noise-prediction network, whichever name it was given under."""
         return self.unet if "unet" in self._component_names else self.denoiser
+
+    def diffusers_pipeline_name(self) -> str | None:
+        """``"DDIMPipeline"`` with a DDIM scheduler (diffusers' DDIMPipeline turns any scheduler into
+        DDIM, its DDPMPipeline keeps any), ``"DDPMPipeline"`` with another scheduler that has a
+        diffusers twin; ``None`` for a ``denoiser`` (diffusers' pipelines take only ``unet``).
+
+        Returns:
+            The diffusers pipeline class name, or ``None``.
+        """
+        if "denoiser" in self._component_names or super().diffusers_pipeline_name() is None:
+            return None
+        return "DDIMPipeline" if diffusers_twin(type(self.scheduler)) == "DDIMScheduler" else "DDPMPipeline"
 
     @torch.no_grad()
     @no_side_effects

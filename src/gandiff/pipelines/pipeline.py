@@ -1,9 +1,16 @@
 """Pipeline: a bag of named components (models, schedulers) plus a short ``__call__``.
 
-A saved pipeline is a folder with ``model_index.json`` and one sub-folder per component::
+A saved pipeline is a folder with ``model_index.json`` and one sub-folder per component. When
+the pipeline and every component have a diffusers twin (``diffusers_name``), it is written in
+diffusers' layout by default, so diffusers loads it too::
 
-    {"_class_name": "DDPMPipeline", "_gandiff_version": "0.1.0",
-     "unet": ["gandiff", "UNet2DModel"], "scheduler": ["gandiff", "DDPMScheduler"]}
+    {"_class_name": "DDPMPipeline", "_diffusers_version": "0.42.1", "_gandiff_version": "0.1.0",
+     "unet": ["diffusers", "UNet2DModel"], "scheduler": ["diffusers", "DDPMScheduler"]}
+
+and in gandiff's own layout otherwise (a GAN, a 2-D denoiser)::
+
+    {"_class_name": "GANPipeline", "_gandiff_version": "0.1.0",
+     "generator": ["gandiff", "DCGANGenerator"], "discriminator": [null, null]}
 
 Classes named there are found only through the registry (diffusers' names are mapped to
 gandiff's equivalents), so a folder from anywhere can name only classes gandiff knows.
@@ -27,8 +34,14 @@ from .._version import __version__
 from ..configuration import load_config_file, saved_class_name
 from ..hub import PushToHubMixin, pop_hub_options, resolve_path
 from ..outputs import Output
-from ..registry import lookup, resolve_library_class
-from ..saving import MODEL_INDEX_NAME, atomic_directory, recover_interrupted_save, write_text_atomic
+from ..registry import diffusers_twin, lookup, resolve_library_class
+from ..saving import (
+    DIFFUSERS_VERSION,
+    MODEL_INDEX_NAME,
+    atomic_directory,
+    recover_interrupted_save,
+    write_text_atomic,
+)
 from ..torch_utils import evaluating, randn_tensor
 
 __all__ = [
@@ -101,6 +114,13 @@ class Pipeline(PushToHubMixin):
     # another kind is refused in __init__, not at the first call (a scheduler loaded into the
     # network's slot from a hand-edited model_index.json used to fail with an AttributeError).
     component_kinds: dict[str, str] = {}
+
+    # The diffusers pipeline class that reads this class's folders, declared by each class itself
+    # (`gandiff.registry.diffusers_twin`); saved in diffusers' layout when every component has a
+    # twin too. `diffusers_aliases`, also declared by the class itself: other diffusers pipeline
+    # classes whose folders it loads.
+    diffusers_name: str | None = None
+    diffusers_aliases: tuple[str, ...] = ()
 
     def __init__(self, **components: Any) -> None:
         for name, component in components.items():
@@ -191,20 +211,53 @@ class Pipeline(PushToHubMixin):
 
     # -- saving and loading -----------------------------------------------------------------
 
-    def save_pretrained(self, save_directory: str | os.PathLike) -> None:
+    def diffusers_pipeline_name(self) -> str | None:
+        """The diffusers pipeline class that would load this pipeline's save, if there is one.
+
+        Returns:
+            The class's diffusers twin when every component has one too; ``None`` otherwise
+            (the pipeline is then saved in gandiff's layout).
+        """
+        twin = diffusers_twin(type(self))
+        if twin is None or any(c is not None and diffusers_twin(type(c)) is None for c in self.components.values()):
+            return None
+        return twin
+
+    def save_pretrained(self, save_directory: str | os.PathLike, diffusers_layout: bool | None = None) -> None:
         """Write ``model_index.json`` and one folder per component, atomically.
+
+        In diffusers' layout (the default when `diffusers_pipeline_name` names a class) the index
+        names diffusers' classes and library, and each component is saved in diffusers' layout,
+        so ``diffusers.DiffusionPipeline.from_pretrained`` loads the folder; gandiff loads both.
 
         Only the files of the save are replaced; anything else in the folder stays (notes,
         ``evaluation.json``). A component folder of an earlier save that this pipeline lacks is
-        removed only when it holds nothing but config and weights files.
+        removed only when it holds nothing but config and weights files, and a weights file of
+        the other layout (``model.safetensors`` beside a new ``diffusion_pytorch_model.safetensors``)
+        is removed.
 
         Args:
             save_directory: the pipeline folder; created when missing.
+            diffusers_layout: ``None``: diffusers' layout when the pipeline and every component
+                have a diffusers twin; ``True``: required (an error otherwise); ``False``:
+                gandiff's layout.
 
         Raises:
-            ValueError: when a component's class is not registered (it could not be loaded back).
+            ValueError: when a component's class is not registered (it could not be loaded back),
+                or for ``diffusers_layout=True`` when diffusers has no equivalent of the pipeline.
         """
-        index: dict[str, Any] = {"_class_name": type(self).__name__, "_gandiff_version": __version__}
+        twin = self.diffusers_pipeline_name()
+        if diffusers_layout and twin is None:
+            missing = [type(c).__name__ for c in (self, *self.components.values()) if diffusers_twin(type(c)) is None]
+            raise ValueError(
+                f"diffusers has no equivalent of {', '.join(dict.fromkeys(missing))}, so it could not load this "
+                f"{type(self).__name__}; save it with diffusers_layout=None (gandiff's layout)"
+            )
+        diffusers_layout = twin is not None if diffusers_layout is None else bool(diffusers_layout)
+        if diffusers_layout:
+            index = {"_class_name": twin, "_diffusers_version": DIFFUSERS_VERSION, "_gandiff_version": __version__}
+        else:
+            index = {"_class_name": type(self).__name__, "_gandiff_version": __version__}
         for name, component in self.components.items():
             if component is None:
                 index[name] = [None, None]
@@ -220,11 +273,17 @@ class Pipeline(PushToHubMixin):
                     f"component {name!r} is a {class_name}, which is not registered, so the folder could not "
                     f"be loaded back; decorate the class with @gandiff.register({kind!r})"
                 )
-            index[name] = ["gandiff", class_name]
+            index[name] = (
+                ["diffusers", diffusers_twin(type(component))] if diffusers_layout else ["gandiff", class_name]
+            )
         with atomic_directory(save_directory) as staging:
             for name, component in self.components.items():
-                if component is not None:
+                if component is None:
+                    continue
+                if diffusers_twin(type(component)) is None:  # a plugin's save_pretrained may take no layout
                     component.save_pretrained(staging / name)
+                else:
+                    component.save_pretrained(staging / name, diffusers_layout=diffusers_layout)
             write_text_atomic(staging / MODEL_INDEX_NAME, json.dumps(index, indent=2) + "\n")
 
     @classmethod

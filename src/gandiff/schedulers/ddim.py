@@ -60,6 +60,8 @@ class DDIMScheduler(AlphaBarScheduler):
         torch.Size([1, 2])
     """
 
+    diffusers_name = "DDIMScheduler"  # same config keys and function (where diffusers is right)
+
     def __init__(
         self,
         num_train_timesteps: int = 1000,

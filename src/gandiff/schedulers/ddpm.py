@@ -87,6 +87,8 @@ class DDPMScheduler(AlphaBarScheduler):
         (torch.Size([2, 1, 4, 4]), torch.Size([2, 1, 4, 4]))
     """
 
+    diffusers_name = "DDPMScheduler"  # same config keys and function (where diffusers is right)
+
     def __init__(
         self,
         num_train_timesteps: int = 1000,
