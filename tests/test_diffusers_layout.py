@@ -331,8 +331,10 @@ def test_push_to_hub_then_diffusers_loads_the_repo(saved, tmp_path):
             [sys.executable, "-c", _PUSH_THEN_LOAD, *args], env=env, capture_output=True, text=True, timeout=300
         )
         assert result.returncode == 0, result.stderr[-3000:]
-        stored = set(server.repos[f"user/{case}"].resolve("main").files)
-        assert {"model_index.json", "unet/diffusion_pytorch_model.safetensors"} <= stored
+        stored = server.repos[f"user/{case}"].resolve("main").files
+        assert {"model_index.json", "unet/diffusion_pytorch_model.safetensors"} <= set(stored)
+        card = stored["README.md"].content.decode()  # tells a diffusers user how to load it
+        assert "- diffusers\n" in card.split("---")[1] and f'DiffusionPipeline.from_pretrained("user/{case}")' in card
         assert not server.unknown_requests, server.unknown_requests
     finally:
         server.stop()

@@ -855,14 +855,12 @@ def make_model_card(
     from huggingface_hub import ModelCard, ModelCardData
 
     configs = sorted(p for p in folder.rglob("*.json") if p.name in SAVE_MARKERS)
-    component_classes = []
     index = folder / _MODEL_INDEX
-    if index.is_file():
-        index_data = json.loads(index.read_text(encoding="utf-8"))
-        component_classes = [
-            v[1] for k, v in index_data.items() if not k.startswith("_") and isinstance(v, list) and v[1]
-        ]
-    data = ModelCardData(library_name="gandiff", tags=["gandiff", cls.__name__, *component_classes])
+    index_data = json.loads(index.read_text(encoding="utf-8")) if index.is_file() else {}
+    component_classes = [v[1] for k, v in index_data.items() if not k.startswith("_") and isinstance(v, list) and v[1]]
+    for_diffusers = "_diffusers_version" in index_data  # saved in diffusers' layout: diffusers loads it too
+    tags = ["gandiff", cls.__name__, *component_classes, *(["diffusers"] if for_diffusers else [])]
+    data = ModelCardData(library_name="gandiff", tags=list(dict.fromkeys(tags)))
 
     # Our own classes are importable from the package; a plugin's from its module.
     module = "gandiff" if cls.__module__.startswith("gandiff.") else cls.__module__
@@ -887,6 +885,17 @@ def make_model_card(
         *usage,
         "```",
     ]
+    if for_diffusers:
+        lines += [
+            "",
+            "The files are in diffusers' layout, so diffusers loads them too:",
+            "",
+            "```python",
+            "from diffusers import DiffusionPipeline",
+            "",
+            f'pipe = DiffusionPipeline.from_pretrained("{repo_id}")',
+            "```",
+        ]
     if metrics:
         lines += ["", "## Metrics", "", "| metric | value |", "|---|---|"]
         lines += [
