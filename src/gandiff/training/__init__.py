@@ -5,7 +5,7 @@ torch, the losses only torch, and the trainers accelerate too, so ``from gandiff
 DiffusionTrainingConfig`` stays light.
 """
 
-import importlib
+from .._lazy import lazy_getattr
 
 _LOSSES = (
     "GAN_LOSSES",
@@ -39,9 +39,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'gandiff.training' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())

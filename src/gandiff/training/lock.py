@@ -28,6 +28,8 @@ import os
 import socket
 from pathlib import Path
 
+from ..saving import process_alive
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["LOCK_NAME", "OutputDirInUseError", "OutputDirLock"]
@@ -145,20 +147,7 @@ def _try_lock(fd: int) -> bool:
         return False
     except OSError:  # a file system without locks (some network or FUSE mounts): the named PID decides
         holder = _read(fd)
-        return not (holder.get("host") == socket.gethostname() and _alive(holder.get("pid")))
-    return True
-
-
-def _alive(pid) -> bool:
-    """Whether process `pid` exists on this host."""
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, owned by another user
-        return True
+        return not (holder.get("host") == socket.gethostname() and process_alive(holder.get("pid")))
     return True
 
 

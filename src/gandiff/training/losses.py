@@ -214,13 +214,15 @@ def discriminator_hinge_loss(real_scores: torch.Tensor, fake_scores: torch.Tenso
 def generator_hinge_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     """Hinge generator loss (Lim & Ye 2017; Miyato et al. 2018): ``L_G = −E_z[f(G(z))]``.
 
+    The hinge GAN's generator loss is WGAN's; only the discriminator's loss differs.
+
     Args:
         fake_scores: f(G(z)), the discriminator's raw outputs on generated data, any shape.
 
     Returns:
         The loss, a scalar tensor (the mean over the batch).
     """
-    return -fake_scores.mean()
+    return generator_wasserstein_loss(fake_scores)
 
 
 # --- Least-squares GAN (Mao et al. 2017) -------------------------------------------------
