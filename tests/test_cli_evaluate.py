@@ -18,6 +18,7 @@ import urllib.error
 
 import pytest
 import torch
+from toy_models import TINY_RUN_FLAGS
 
 from gandiff import cli
 from gandiff import evaluation as evaluate_module
@@ -26,18 +27,7 @@ from gandiff.evaluation import evaluate_pipeline
 # The module, whatever `gandiff.metrics.inception_fid` names (its lazy export is the function).
 inception_module = importlib.import_module("gandiff.metrics.inception_fid")
 
-TINY = [
-    "--batch-size",
-    "64",
-    "--model-size",
-    "tiny",
-    "--sample-every",
-    "0",
-    "--log-every",
-    "5",
-    "--num-sample-images",
-    "4",
-]
+TINY = [*TINY_RUN_FLAGS, "--num-sample-images", "4"]
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import torch
 pytest.importorskip("matplotlib")
 
 from test_plot import assert_png
+from toy_models import TINY_RUN_FLAGS
 
 from gandiff import cli, plot
 from gandiff.pipelines.pipeline import Pipeline
@@ -35,14 +36,7 @@ TINY = [
     "10",
     "--checkpoints-total-limit",
     "5",
-    "--batch-size",
-    "64",
-    "--model-size",
-    "tiny",
-    "--sample-every",
-    "0",
-    "--log-every",
-    "5",
+    *TINY_RUN_FLAGS,
 ]
 
 

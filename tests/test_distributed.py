@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ import textwrap
 import pytest
 import torch
 from safetensors.torch import load_file
+from toy_models import free_port, two_process_env
 
 from gandiff import Pipeline
 
@@ -87,28 +87,13 @@ _WORKER = textwrap.dedent(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_processes_agree_and_share_the_epoch(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(_WORKER)
-    port = _free_port()
+    port = free_port()
     processes = []
     for rank in range(2):
-        env = {
-            **os.environ,
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-            "WORLD_SIZE": "2",
-            "RANK": str(rank),
-            "LOCAL_RANK": str(rank),
-            "LOCAL_WORLD_SIZE": "2",
-            "OMP_NUM_THREADS": "1",
-        }
+        env = two_process_env(rank, port)
         processes.append(
             subprocess.Popen(
                 [sys.executable, str(script), str(tmp_path)],
@@ -156,7 +141,7 @@ def test_accelerate_launch_runs_the_cli(tmp_path):
         "--dynamo_backend",
         "no",
         "--main_process_port",
-        str(_free_port()),
+        str(free_port()),
         "-m",
         "gandiff",
         "train",

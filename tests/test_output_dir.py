@@ -16,6 +16,7 @@ import sys
 import textwrap
 
 import pytest
+from toy_models import free_port, two_process_env
 
 from gandiff import cli
 from gandiff.training.lock import LOCK_NAME, OutputDirInUseError, OutputDirLock
@@ -229,24 +230,13 @@ def test_every_process_of_a_two_process_run_is_refused_together(tmp_path):
     run = tmp_path / "run"
     lock = OutputDirLock(run)
     lock.acquire()  # this test process plays the run that is already writing
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     worker = "import sys; from gandiff import cli; sys.exit(cli.main(sys.argv[1:]))"
     argv = [*TRAIN, "--output-dir", str(run), "--max-steps", "2"]
     processes = [
         subprocess.Popen(
             [sys.executable, "-c", worker, *argv],
-            env={
-                **os.environ,
-                "MASTER_ADDR": "127.0.0.1",
-                "MASTER_PORT": str(port),
-                "WORLD_SIZE": "2",
-                "RANK": str(rank),
-                "LOCAL_RANK": str(rank),
-                "LOCAL_WORLD_SIZE": "2",
-                "OMP_NUM_THREADS": "1",
-            },
+            env=two_process_env(rank, port),
             stderr=subprocess.PIPE,
             text=True,
         )

@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from toy_models import TINY_RUN
 
 from gandiff import DDPMPipeline, MLPDenoiser, Pipeline, UNet2DModel
 from gandiff.data import load_dataset
@@ -16,12 +17,8 @@ from gandiff.training.checkpoints import list_checkpoints
 
 def _config(tmp_path, **overrides) -> DiffusionTrainingConfig:
     settings = {
-        "dataset": "ring8",
-        "model_size": "tiny",
-        "batch_size": 16,
-        "max_steps": 4,
+        **TINY_RUN,
         "checkpoint_every": 2,
-        "sample_every": 0,
         "log_every": 2,
         "num_inference_steps": 5,
         "output_dir": str(tmp_path / "run"),

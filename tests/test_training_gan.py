@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from toy_models import TINY_RUN
 
 from gandiff import DCGANDiscriminator, DCGANGenerator, GANPipeline, MLPGenerator, Pipeline
 from gandiff.training import GANTrainer, GANTrainingConfig
@@ -14,12 +15,8 @@ from gandiff.training import GANTrainer, GANTrainingConfig
 
 def _config(tmp_path, **overrides) -> GANTrainingConfig:
     settings = {
-        "dataset": "ring8",
-        "model_size": "tiny",
-        "batch_size": 16,
-        "max_steps": 4,
+        **TINY_RUN,
         "checkpoint_every": 4,
-        "sample_every": 0,
         "log_every": 1,
         "output_dir": str(tmp_path / "run"),
     }
