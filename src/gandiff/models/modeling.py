@@ -29,7 +29,7 @@ import torch
 
 from ..configuration import ConfigMixin, saved_class_name
 from ..hub import HubOptions, check_hub_options, resolve_path
-from ..registry import resolve_library_class
+from ..registry import diffusers_twin, resolve_library_class
 from ..saving import (
     DIFFUSERS_WEIGHTS_NAME,
     PICKLE_WEIGHTS_NAMES,
@@ -133,7 +133,9 @@ class ModelMixin(torch.nn.Module, ConfigMixin):
         folder = resolve_path(pretrained_path, subfolder, allow_pickle=allow_pickle, **options)
         config = cls.load_config(folder)
         saved_class = config.get("_class_name")
-        if saved_class is not None and saved_class != cls.__name__ and cls is not ModelMixin:
+        # A diffusers-layout file names the diffusers twin, which may be spelt unlike the class.
+        names = {cls.__name__, diffusers_twin(cls)} if "_diffusers_version" in config else {cls.__name__}
+        if saved_class is not None and saved_class not in names and cls is not ModelMixin:
             raise ValueError(
                 f"{folder} holds a {saved_class}, not a {cls.__name__}; load it with {saved_class}.from_pretrained"
             )
