@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
-from toy_models import TINY_UNET_CONFIG
+from toy_models import CIFAR_LIKE_UNET_CONFIG
 
 diffusers = pytest.importorskip("diffusers")
 
@@ -37,17 +37,7 @@ from gandiff.saving import DIFFUSERS_VERSION  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 from hub_server import HubServer  # noqa: E402
 
-# The toy U-Net with the settings of google/ddpm-cifar10-32 that differ from diffusers' defaults
-# (as in test_diffusers_pipelines.py), so the saved config carries non-default keys.
-UNET_CONFIG = TINY_UNET_CONFIG | dict(
-    block_out_channels=(16, 32),
-    norm_num_groups=8,
-    attention_head_dim=None,
-    downsample_padding=0,
-    freq_shift=1,
-    flip_sin_to_cos=False,
-    norm_eps=1e-6,
-)
+UNET_CONFIG = CIFAR_LIKE_UNET_CONFIG
 # The same weights, scheduler and seed agree to float32 rounding accumulated over the steps
 # (measured: 9.5e-7 for DDPM at 25 steps, 3.6e-6 for DDIM at 20; diffusers keeps its tables in
 # float32, gandiff in float64).

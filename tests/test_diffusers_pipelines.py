@@ -6,22 +6,13 @@ import json
 import numpy as np
 import pytest
 import torch
-from toy_models import TINY_UNET_CONFIG
+from toy_models import CIFAR_LIKE_UNET_CONFIG
 
 diffusers = pytest.importorskip("diffusers")
 
 from gandiff import DDIMScheduler, DDPMPipeline, DDPMScheduler, Pipeline  # noqa: E402
 
-# The toy U-Net, wider, with the settings of google/ddpm-cifar10-32 that differ from diffusers' defaults.
-UNET_CONFIG = TINY_UNET_CONFIG | dict(
-    block_out_channels=(16, 32),
-    norm_num_groups=8,
-    attention_head_dim=None,
-    downsample_padding=0,
-    freq_shift=1,
-    flip_sin_to_cos=False,
-    norm_eps=1e-6,
-)
+UNET_CONFIG = CIFAR_LIKE_UNET_CONFIG
 
 
 def diffusers_unet():

@@ -16,6 +16,18 @@ TINY_UNET_CONFIG = dict(
     up_block_types=("AttnUpBlock2D", "UpBlock2D"),
 )
 
+# The toy U-Net, wider, with the settings of google/ddpm-cifar10-32 that differ from diffusers'
+# defaults, so a saved config carries non-default keys (the diffusers parity and layout tests).
+CIFAR_LIKE_UNET_CONFIG = TINY_UNET_CONFIG | dict(
+    block_out_channels=(16, 32),
+    norm_num_groups=8,
+    attention_head_dim=None,
+    downsample_padding=0,
+    freq_shift=1,
+    flip_sin_to_cos=False,
+    norm_eps=1e-6,
+)
+
 # The settings of a training run that takes seconds (the trainers' tests): the smallest model on
 # ring8, four steps, no sample pictures.
 TINY_RUN = {"dataset": "ring8", "model_size": "tiny", "batch_size": 16, "max_steps": 4, "sample_every": 0}
